@@ -1,0 +1,30 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+{
+    "name": "CRM Sales Processes",
+    "summary": "Guided B2B sales processes: lead, disqualified lead, opportunity, "
+    "developed, won, lost, as a customizable workflow on Odoo CRM",
+    "version": "19.0.1.0.0",
+    "category": "Sales/CRM",
+    "license": "LGPL-3",
+    "author": "crm_sales_process developers",
+    "website": "https://github.com/crm-sales-process/crm_sales_process",
+    "depends": ["crm"],
+    "data": [
+        "security/crm_sales_process_security.xml",
+        "security/ir.model.access.csv",
+        "data/crm_lost_reason_data.xml",
+        "data/crm_sales_process_workflow_data.xml",
+        "wizard/crm_sales_process_transition_wizard_views.xml",
+        "views/crm_sales_process_log_views.xml",
+        "views/crm_sales_process_views.xml",
+        "views/crm_sales_process_workflow_views.xml",
+        "views/crm_lead_views.xml",
+        "views/crm_team_views.xml",
+        "views/crm_sales_process_menus.xml",
+    ],
+    "demo": [
+        "demo/crm_sales_process_demo.xml",
+    ],
+    "installable": True,
+    "application": False,
+}

@@ -1,0 +1,447 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+from odoo import api, fields, models
+from odoo.exceptions import LockError, UserError
+
+from .crm_sales_process import engine_writes, in_engine
+
+# Fields only the transitions write.
+PROCESS_FIELDS = {"sales_process_id", "sales_process_step_id", "sales_process_origin_id"}
+# Fields Odoo itself maintains on any record, closed ones included (lead
+# scoring cron, mail gateway): a read-only step does not refuse them.
+SYSTEM_FIELDS = {
+    "automated_probability",
+    "date_automation_last",
+    "message_main_attachment_id",
+    "message_bounce",
+}
+
+
+class CrmLead(models.Model):
+    _inherit = "crm.lead"
+
+    sales_process_id = fields.Many2one(
+        "crm.sales.process",
+        string="Sales Process",
+        index="btree_not_null",
+        copy=False,
+        readonly=True,
+        ondelete="set null",
+    )
+    sales_process_step_id = fields.Many2one(
+        "crm.sales.process.step",
+        string="Sales Process Step",
+        index="btree_not_null",
+        copy=False,
+        readonly=True,
+        tracking=True,
+        ondelete="restrict",
+        help="The step of the Sales Process this record is in; a record a "
+        "process has moved on from keeps the step it was left in.",
+    )
+    sales_process_readonly = fields.Boolean(related="sales_process_step_id.readonly")
+    sales_process_workflow_id = fields.Many2one(related="sales_process_id.workflow_id")
+    sales_process_guidance = fields.Html(related="sales_process_step_id.guidance")
+    sales_process_is_current = fields.Boolean(
+        compute="_compute_sales_process_is_current",
+        help="The process follows this record (and not a newer one made from it).",
+    )
+    sales_process_can_start = fields.Boolean(compute="_compute_sales_process_can_start")
+    sales_process_origin_id = fields.Many2one(
+        "crm.lead",
+        string="Created From",
+        copy=False,
+        readonly=True,
+        index="btree_not_null",
+        ondelete="set null",
+        help="The disqualified lead or closed opportunity this record was "
+        "reactivated or reopened from.",
+    )
+    budget_amount = fields.Monetary(
+        "Budget", currency_field="company_currency", tracking=True
+    )
+    customer_need = fields.Text("Customer Need")
+    proposed_solution = fields.Text("Proposed Solution")
+    sales_process_transition_ids = fields.Many2many(
+        "crm.sales.process.transition",
+        string="Sales Process Transitions",
+        compute="_compute_sales_process_transition_ids",
+        help="The transitions its process can take now from this record.",
+    )
+
+    @api.depends("sales_process_id.current_lead_id")
+    def _compute_sales_process_is_current(self):
+        for lead in self:
+            lead.sales_process_is_current = lead.sales_process_id.current_lead_id == lead
+
+    @api.depends("sales_process_id", "team_id.channel_type", "active", "won_status")
+    def _compute_sales_process_can_start(self):
+        for lead in self:
+            lead.sales_process_can_start = (
+                not lead.sales_process_id
+                and lead.team_id.channel_type == "b2b"
+                and lead.active
+                and lead.won_status == "pending"
+            )
+
+    @api.depends("sales_process_id.step_id", "sales_process_step_id")
+    @api.depends_context("uid")
+    def _compute_sales_process_transition_ids(self):
+        current = self.filtered(
+            lambda lead: lead.sales_process_id.current_lead_id == lead
+        )
+        available = current.sales_process_id._available_transitions()
+        for lead in self:
+            lead.sales_process_transition_ids = available.get(
+                lead.sales_process_id, self.env["crm.sales.process.transition"]
+            ) if lead in current else False
+
+    # ------------------------------------------------------------------
+    # Guard: every write path on a record in a process
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not in_engine() and any(PROCESS_FIELDS & set(vals) for vals in vals_list):
+            raise UserError(
+                self.env._(
+                    "The Sales Process fields of a lead are set by the process's "
+                    "transitions only; start a process with the "
+                    '"Start Sales Process" button.'
+                )
+            )
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if in_engine():
+            return super().write(vals)
+        in_process = self.filtered("sales_process_id")
+        if not in_process:
+            return super().write(vals)
+        moved = in_process._sales_process_guard_write(vals)
+        if moved:
+            # their transition has set the stage; write the rest only
+            rest = {k: v for k, v in vals.items() if k != "stage_id"}
+            if rest:
+                super(CrmLead, moved).write(rest)
+        others = self - moved
+        return super(CrmLead, others).write(vals) if others else True
+
+    def _sales_process_guard_write(self, vals):
+        """Refuse what would make a record and its process disagree; run the
+        transition a stage drag asks for. Return the records moved that way."""
+        keys = set(vals)
+        if keys & PROCESS_FIELDS:
+            raise UserError(
+                self.env._(
+                    "The Sales Process fields of a lead are set by the process's "
+                    "transitions only."
+                )
+            )
+        frozen = self.filtered("sales_process_step_id.readonly")
+        if frozen and keys - SYSTEM_FIELDS:
+            raise UserError(frozen[0]._sales_process_frozen_message())
+        if "type" in vals:
+            changing = self.filtered(lambda lead: lead.type != vals["type"])
+            if changing:
+                raise UserError(
+                    changing[0]._sales_process_hint(
+                        ("qualify",),
+                        self.env._('"%(lead)s" follows a Sales Process: it becomes an '
+                                   "opportunity through its transition only."),
+                    )
+                )
+        if "active" in vals:
+            changing = self.filtered(lambda lead: lead.active != bool(vals["active"]))
+            if changing:
+                lead = changing[0]
+                if lead.active:
+                    effects = ("disqualify", "close_lost")
+                    message = self.env._(
+                        '"%(lead)s" follows a Sales Process: it is archived by '
+                        "closing it as lost only."
+                    )
+                else:
+                    effects = ("reactivate", "reopen")
+                    message = self.env._(
+                        '"%(lead)s" is closed in its Sales Process and stays as it '
+                        "is; a new record is made from it instead."
+                    )
+                raise UserError(lead._sales_process_hint(effects, message))
+        if vals.get("team_id"):
+            team = self.env["crm.team"].browse(vals["team_id"])
+            if team.channel_type != "b2b":
+                raise UserError(
+                    self.env._(
+                        '"%(lead)s" follows a Sales Process, which needs a B2B sales '
+                        'channel; "%(team)s" is not one.',
+                        lead=self[0].display_name,
+                        team=team.display_name,
+                    )
+                )
+        if vals.get("stage_id"):
+            return self._sales_process_move_to_stage(vals["stage_id"])
+        return self.browse()
+
+    def _sales_process_move_to_stage(self, stage_id):
+        """A stage change (kanban drag, list edit, RPC): staying in the step
+        is free; a won stage or the stage of another step runs the transition
+        that leads there, or is refused. Return the records so moved."""
+        stage = self.env["crm.stage"].browse(stage_id)
+        moved = self.browse()
+        for lead in self.filtered(lambda lead: lead.stage_id != stage):
+            process = lead.sales_process_id
+            step = lead.sales_process_step_id
+            if process.current_lead_id != lead or step.outcome != "open":
+                raise UserError(lead._sales_process_frozen_message())
+            if stage.is_won:
+                leads_there = lambda t: t.effect == "close_won"  # noqa: E731
+            else:
+                targets = process.workflow_id.step_ids.filtered(
+                    lambda s: s.stage_id == stage and s.record_type == step.record_type
+                )
+                if not targets or step in targets:
+                    continue
+                leads_there = lambda t, targets=targets: t.to_step_id in targets  # noqa: E731
+            available = process._available_transitions()[process]
+            transition = available.filtered(leads_there)[:1]
+            if not transition:
+                raise UserError(
+                    self.env._(
+                        '"%(lead)s" is in step "%(step)s" of its Sales Process: no '
+                        'transition leads to stage "%(stage)s" from there. Available '
+                        "now: %(names)s.",
+                        lead=lead.display_name,
+                        step=step.name,
+                        stage=stage.name,
+                        names=", ".join(available.mapped("name")) or self.env._("none"),
+                    )
+                )
+            process._run_with_suggestions(transition)
+            moved |= lead
+        return moved
+
+    def _sales_process_frozen_message(self):
+        self.ensure_one()
+        process = self.sales_process_id
+        if process.current_lead_id == self:
+            return self._sales_process_hint(
+                ("reactivate", "reopen", "follow_up"),
+                self.env._(
+                    '"%(lead)s" is in step "%(step)s" of its Sales Process, where it '
+                    "cannot be changed."
+                ),
+            )
+        return self.env._(
+            '"%(lead)s" was left in step "%(step)s" by its Sales Process "%(process)s" '
+            "and cannot be changed; the process now follows \"%(current)s\".",
+            lead=self.display_name,
+            step=self.sales_process_step_id.name,
+            process=process.display_name,
+            current=process.current_lead_id.display_name,
+        )
+
+    def _sales_process_hint(self, effects, message):
+        """``message`` followed by the buttons of the record's process that do
+        what was attempted."""
+        self.ensure_one()
+        process = self.sales_process_id
+        text = message % {
+            "lead": self.display_name,
+            "step": self.sales_process_step_id.name,
+        }
+        if process.current_lead_id != self:
+            return text
+        available = process._available_transitions()[process]
+        useful = available.filtered(lambda t: t.effect in effects)
+        if useful:
+            return text + " " + self.env._(
+                "Use the %(buttons)s button.",
+                buttons=" / ".join(f'"{name}"' for name in useful.mapped("name")),
+            )
+        return text + " " + self.env._(
+            "Available now: %(names)s.",
+            names=", ".join(available.mapped("name")) or self.env._("none"),
+        )
+
+    def unlink(self):
+        if not in_engine():
+            in_process = self.filtered("sales_process_id")
+            if in_process:
+                lead = in_process[0]
+                raise UserError(
+                    self.env._(
+                        '"%(lead)s" belongs to the Sales Process "%(process)s" and '
+                        "cannot be deleted; a closed deal stays for reporting.",
+                        lead=lead.display_name,
+                        process=lead.sales_process_id.display_name,
+                    )
+                )
+        return super().unlink()
+
+    # ------------------------------------------------------------------
+    # Odoo's own buttons on a record in a process run its transitions
+    # ------------------------------------------------------------------
+
+    def _sales_process_split(self):
+        """(records in a process, the others); outside a transition only."""
+        if in_engine():
+            return self.browse(), self
+        in_process = self.filtered("sales_process_id")
+        return in_process, self - in_process
+
+    def _sales_process_run_native(self, effect, values=None):
+        """Run on each record's process its available transition of ``effect``
+        (as Odoo's "Won" or "Lost" would), or refuse."""
+        for lead in self:
+            process = lead.sales_process_id
+            if process.current_lead_id != lead:
+                raise UserError(lead._sales_process_frozen_message())
+            available = process._available_transitions()[process]
+            transition = available.filtered(lambda t: t.effect == effect)[:1]
+            if not transition:
+                raise UserError(
+                    lead._sales_process_hint(
+                        (effect,),
+                        self.env._(
+                            '"%(lead)s" is in step "%(step)s" of its Sales Process, '
+                            "where this is not possible."
+                        ),
+                    )
+                )
+            process._run_with_suggestions(transition, values)
+
+    def action_set_won(self):
+        in_process, others = self._sales_process_split()
+        in_process._sales_process_run_native("close_won")
+        return super(CrmLead, others).action_set_won() if others else True
+
+    def action_set_lost(self, **additional_values):
+        in_process, others = self._sales_process_split()
+        leads = in_process.filtered(lambda lead: lead.type == "lead")
+        reason = self.env["crm.lost.reason"].browse(additional_values.get("lost_reason_id"))
+        leads._sales_process_run_native(
+            "disqualify", {"reason": reason.name} if reason else {}
+        )
+        (in_process - leads)._sales_process_run_native(
+            "close_lost", {"lost_reason_id": reason.id} if reason else {}
+        )
+        return super(CrmLead, others).action_set_lost(**additional_values) if others else True
+
+    # ------------------------------------------------------------------
+    # Helpers of the engine
+    # ------------------------------------------------------------------
+
+    def _sales_process_check_startable(self, record_type, code):
+        """Lock the records and refuse those a process cannot start from."""
+        self.check_access("write")
+        try:
+            self.lock_for_update(allow_referencing=True)
+        except LockError:
+            raise UserError(
+                self.env._(
+                    "A Sales Process is being started on this record by another "
+                    "user right now. Reload it and try again."
+                )
+            ) from None
+        problems = []
+        for lead in self:
+            if lead.sales_process_id:
+                problems.append(
+                    self.env._(
+                        '"%(lead)s" already follows the Sales Process "%(process)s"',
+                        lead=lead.display_name,
+                        process=lead.sales_process_id.display_name,
+                    )
+                )
+            elif lead.type != record_type and record_type == "lead":
+                problems.append(
+                    self.env._(
+                        '"%(lead)s" is already an opportunity: start from the '
+                        "opportunity instead",
+                        lead=lead.display_name,
+                    )
+                )
+            elif lead.type != record_type:
+                problems.append(
+                    self.env._(
+                        '"%(lead)s" is a lead, not an opportunity: start from the lead',
+                        lead=lead.display_name,
+                    )
+                )
+            elif lead.won_status != "pending" or not lead.active:
+                problems.append(
+                    self.env._(
+                        '"%(lead)s" is closed (won, lost or archived)', lead=lead.display_name
+                    )
+                )
+        if problems:
+            raise UserError(
+                self.env._('"%(code)s" was refused: ', code=code) + "; ".join(problems) + "."
+            )
+
+    def _sales_process_won_stages(self):
+        """{lead: won stage} chosen as action_set_won chooses it, with one
+        search for the whole batch instead of one per lead."""
+        won_stages = self._stage_find(domain=[("is_won", "=", True)], limit=None)
+        result = {}
+        for lead in self:
+            stages = won_stages.filtered(
+                lambda s, lead=lead: not s.team_ids or lead.team_id in s.team_ids
+            ) or won_stages
+            stage = next((s for s in stages if s.sequence > lead.stage_id.sequence), None)
+            if not stage:
+                stage = next(
+                    (s for s in reversed(stages) if s.sequence <= lead.stage_id.sequence),
+                    stages[:1],
+                )
+            result[lead] = stage
+        return result
+
+    def _get_form_action(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "crm.lead",
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "current",
+        }
+
+    def action_start_sales_process(self):
+        """Header button: start the process of this record's B2B channel."""
+        leads = self.filtered(lambda lead: lead.type == "lead")
+        opportunities = self - leads
+        Process = self.env["crm.sales.process"]
+        if leads:
+            Process.start_from_lead(leads.ids)
+        if opportunities:
+            Process.start_from_opportunity(opportunities.ids)
+        return True
+
+    @api.model
+    def _get_view(self, view_id=None, view_type="form", **options):
+        arch, view = super()._get_view(view_id, view_type, **options)
+        if view_type == "form" and arch.find(".//field[@name='sales_process_step_id']") is not None:
+            self.env["crm.sales.process.transition"]._inject_header_buttons(
+                arch, "sales_process_transition_ids"
+            )
+        return arch, view
+
+    def action_open_sales_process(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "crm.sales.process",
+            "res_id": self.sales_process_id.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+        }
+
+    def action_sales_process_transition(self):
+        """Header button of a transition on the lead form."""
+        self.ensure_one()
+        if self.sales_process_id.current_lead_id != self:
+            raise UserError(self._sales_process_frozen_message())
+        return self.sales_process_id.action_open_transition()
+

@@ -1,0 +1,1084 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+import contextvars
+import datetime
+from collections import defaultdict
+from contextlib import contextmanager
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, LockError, UserError
+from odoo.tools import escape_psql, plaintext2html
+from odoo.tools.mail import parse_contact_from_email
+
+from .crm_sales_process_transition import EFFECT_VALUES, NEW_RECORD_EFFECTS
+
+_ENGINE = contextvars.ContextVar("crm_sales_process_engine", default=False)
+
+# Errors of one batch listed in a refusal before "and N more".
+MAX_LISTED_ERRORS = 10
+
+
+@contextmanager
+def engine_writes():
+    """Let the transition engine write what the guard refuses to everyone else.
+
+    A context variable rather than a key of the env context: clients send the
+    context over RPC, so a context key would be a bypass anyone could forge.
+    """
+    token = _ENGINE.set(True)
+    try:
+        yield
+    finally:
+        _ENGINE.reset(token)
+
+
+def in_engine():
+    return _ENGINE.get()
+
+
+class CrmSalesProcess(models.Model):
+    _name = "crm.sales.process"
+    _description = "Sales Process"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "id desc"
+
+    name = fields.Char(required=True, tracking=True)
+    workflow_id = fields.Many2one(
+        "crm.sales.process.workflow",
+        required=True,
+        index=True,
+        ondelete="restrict",
+        readonly=True,
+    )
+    step_id = fields.Many2one(
+        "crm.sales.process.step",
+        string="Step",
+        index=True,
+        ondelete="restrict",
+        tracking=True,
+        group_expand="_read_group_step_ids",
+        domain="[('workflow_id', '=', workflow_id)]",
+    )
+    step_code = fields.Char(related="step_id.code", store=True, string="Step Code")
+    is_closed = fields.Boolean(
+        related="step_id.is_final", store=True, string="Closed", index=True
+    )
+    date_step = fields.Datetime(
+        "In Step Since", readonly=True, default=fields.Datetime.now, copy=False
+    )
+    days_in_step = fields.Integer("Days in Step", compute="_compute_days_in_step")
+    lead_id = fields.Many2one(
+        "crm.lead",
+        string="Lead",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="restrict",
+        help="The lead of the process; after qualification it is the "
+        "opportunity itself (Odoo converts the lead in place).",
+    )
+    opportunity_id = fields.Many2one(
+        "crm.lead",
+        string="Opportunity",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="restrict",
+    )
+    current_lead_id = fields.Many2one(
+        "crm.lead",
+        string="Current Record",
+        compute="_compute_current_lead_id",
+        store=True,
+        index=True,
+        help="The lead or opportunity the process is about in its current step.",
+    )
+    team_id = fields.Many2one(
+        related="current_lead_id.team_id",
+        store=True,
+        readonly=False,
+        string="Sales Channel",
+        index=True,
+    )
+    user_id = fields.Many2one(
+        related="current_lead_id.user_id",
+        store=True,
+        readonly=False,
+        string="Owner",
+        index=True,
+    )
+    company_id = fields.Many2one(
+        related="current_lead_id.company_id", store=True, index=True
+    )
+    partner_id = fields.Many2one(related="current_lead_id.partner_id", string="Customer")
+    expected_revenue = fields.Monetary(
+        related="current_lead_id.expected_revenue", currency_field="company_currency"
+    )
+    company_currency = fields.Many2one(related="current_lead_id.company_currency")
+    date_start = fields.Date(
+        "Start Date", default=fields.Date.context_today, readonly=True
+    )
+    available_transition_ids = fields.Many2many(
+        "crm.sales.process.transition",
+        string="Available Transitions",
+        compute="_compute_available_transition_ids",
+    )
+    log_ids = fields.One2many(
+        "crm.sales.process.log", "process_id", string="Transition Log", readonly=True
+    )
+    lead_ids = fields.One2many(
+        "crm.lead",
+        "sales_process_id",
+        string="Records",
+        context={"active_test": False},
+        help="Every lead and opportunity of the process, the closed ones included.",
+    )
+
+    _lead_uniq = models.Constraint(
+        "UNIQUE(lead_id)", "A lead can start only one Sales Process."
+    )
+    _opportunity_uniq = models.Constraint(
+        "UNIQUE(opportunity_id)", "An opportunity belongs to only one Sales Process."
+    )
+
+    @api.depends("step_id.record_type", "lead_id", "opportunity_id")
+    def _compute_current_lead_id(self):
+        for process in self:
+            if process.step_id.record_type == "opportunity" or not process.lead_id:
+                process.current_lead_id = process.opportunity_id
+            else:
+                process.current_lead_id = process.lead_id
+
+    @api.depends("date_step")
+    def _compute_days_in_step(self):
+        now = fields.Datetime.now()
+        for process in self:
+            start = process.date_step or now
+            process.days_in_step = (now - start).days
+
+    @api.depends("step_id", "workflow_id")
+    @api.depends_context("uid")
+    def _compute_available_transition_ids(self):
+        available = self._available_transitions()
+        for process in self:
+            process.available_transition_ids = available.get(
+                process, self.env["crm.sales.process.transition"]
+            )
+
+    @api.model
+    def _read_group_step_ids(self, steps, domain):
+        workflows = steps.workflow_id or self.env[
+            "crm.sales.process.workflow"
+        ]._get_default()
+        return steps.search([("workflow_id", "in", workflows.ids)])
+
+    # ------------------------------------------------------------------
+    # Public API (DESIGN.md section 2)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def start_from_lead(self, lead_id, values=None):
+        """Start a process on a lead; return the new process id (a list of
+        ids when given a list of leads)."""
+        return self._start(lead_id, "lead", values)
+
+    @api.model
+    def start_from_opportunity(self, opportunity_id, values=None):
+        """Start a process on an opportunity, skipping the lead steps."""
+        return self._start(opportunity_id, "opportunity", values)
+
+    def run_transition(self, code, values=None):
+        """Run the transition ``code`` on every process of ``self``, all or
+        nothing. Return True, or an action opening the record the transition
+        created when it ran on one process."""
+        values = self._check_call(code, values)
+        if not self:
+            raise UserError(self.env._("Select at least one Sales Process."))
+        self.check_access("write")
+        self._lock()
+        transitions = {}
+        missing = self.env["crm.sales.process"]
+        for process in self:
+            transition = process.workflow_id.transition_ids.filtered(
+                lambda t, code=code: t.code == code and not t.is_start
+            )[:1]
+            if not transition:
+                missing |= process
+            transitions[process] = transition
+        if missing:
+            raise UserError(
+                self.env._(
+                    'There is no transition "%(code)s" in the workflow of '
+                    "%(processes)s.",
+                    code=code,
+                    processes=", ".join(f'"{p.display_name}"' for p in missing[:10]),
+                )
+            )
+        return self._run(transitions, values)
+
+    # ------------------------------------------------------------------
+    # The engine: every transition goes through _run
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _check_call(self, code, values):
+        if not isinstance(code, str) or not code:
+            raise UserError(self.env._("A transition code must be a non-empty string."))
+        if values is None or values is False:
+            return {}
+        if not isinstance(values, dict):
+            raise UserError(
+                self.env._(
+                    'Values of transition "%(code)s" must be a dictionary, not %(value)r.',
+                    code=code,
+                    value=values,
+                )
+            )
+        return values
+
+    def _lock(self):
+        """Lock the process rows for the whole transition: of two users racing
+        on one process, the second is refused at once instead of acting on a
+        step that is about to change."""
+        try:
+            self.lock_for_update(allow_referencing=True)
+        except LockError:
+            raise UserError(
+                self.env._(
+                    "%(processes)s is being moved on by another user right now. "
+                    "Reload it to see its new step, then try again.",
+                    processes=", ".join(f'"{p.display_name}"' for p in self[:10]),
+                )
+            ) from None
+
+    def _run(self, transitions, values):
+        """Check every process of the batch, then apply the effects, then
+        record the new steps and the log. Nothing is changed unless every
+        process passes every check."""
+        plans = self._plan(transitions, values)
+        with self.env.cr.savepoint(), engine_writes():
+            created = {}
+            for (effect, transition), processes in self._group_plans(plans).items():
+                method = getattr(processes, f"_effect_{effect}")
+                created.update(method(transition, plans) or {})
+            self._finish(plans, created)
+            self.env.flush_all()
+        self._run_server_actions(plans)
+        if len(self) == 1 and created:
+            return created[self].with_context(
+                sales_process_open=True
+            )._get_form_action()
+        return True
+
+    def _group_plans(self, plans):
+        groups = defaultdict(lambda: self.env["crm.sales.process"])
+        for process, plan in plans.items():
+            transition = plan["transition"]
+            groups[transition.effect, transition] |= process
+        return groups
+
+    def _plan(self, transitions, values):
+        """Return {process: {'transition', 'values', 'record'}} or raise one
+        UserError listing what is wrong with each refused process."""
+        errors = []
+        plans = {}
+        clean_by_transition = {}
+        available = self._available_transitions(ignore_step=False)
+        for process in self:
+            transition = transitions[process]
+            record = process.current_lead_id
+            if transition not in clean_by_transition:
+                clean_by_transition[transition] = self._clean_values(
+                    transition, values
+                )
+            problems = process._check_transition(transition, available)
+            vals = dict(clean_by_transition[transition])
+            if not problems:
+                process._complete_values(transition, vals, record)
+                problems = process._check_values(transition, vals, record)
+            if problems:
+                errors.append(process._refusal(transition, "; ".join(problems)))
+            plans[process] = {"transition": transition, "values": vals, "record": record}
+        if errors:
+            more = len(errors) - MAX_LISTED_ERRORS
+            message = "\n".join(errors[:MAX_LISTED_ERRORS])
+            if more > 0:
+                message += "\n" + self.env._("... and %(count)s more.", count=more)
+            if len(self) > 1:
+                message = (
+                    self.env._(
+                        "Nothing was changed: %(count)s of %(total)s Sales Processes "
+                        "cannot take this transition.",
+                        count=len(errors),
+                        total=len(self),
+                    )
+                    + "\n"
+                    + message
+                )
+            raise UserError(message)
+        return plans
+
+    def _refusal(self, transition, problem):
+        self.ensure_one()
+        return self.env._(
+            '"%(transition)s" cannot run on "%(process)s" (step "%(step)s"): %(problem)s',
+            transition=transition.name,
+            process=self.display_name,
+            step=self.step_id.name or self.env._("not started"),
+            problem=problem,
+        )
+
+    def _check_transition(self, transition, available):
+        """Problems with running ``transition`` from the process's step."""
+        self.ensure_one()
+        if transition.is_start:
+            return [] if not self.step_id else [self.env._("the process has already started")]
+        if self.step_id not in transition.from_step_ids:
+            names = ", ".join(available.get(self, transition.browse()).mapped("name"))
+            return [
+                self.env._(
+                    "it is not available in this step (the process may have just "
+                    "been moved on by another user); available now: %(names)s",
+                    names=names or self.env._("none"),
+                )
+            ]
+        if not transition._is_allowed_for_user(self.env.user):
+            return [
+                self.env._(
+                    "only members of %(groups)s can run it",
+                    groups=", ".join(transition.group_ids.mapped("full_name")),
+                )
+            ]
+        if transition not in available.get(self, transition.browse()):
+            return [self.env._("the record does not meet the transition's condition")]
+        return []
+
+    def _available_transitions(self, ignore_step=False):
+        """{process: transitions it can take now, in workflow order}."""
+        user = self.env.user
+        result = {}
+        by_workflow = self.grouped("workflow_id")
+        for workflow, processes in by_workflow.items():
+            candidates = workflow.transition_ids.filtered(
+                lambda t: not t.is_start and t._is_allowed_for_user(user)
+            )
+            matching = {t: t._matching_records(processes.current_lead_id) for t in candidates}
+            for process in processes:
+                result[process] = candidates.filtered(
+                    lambda t, p=process: (ignore_step or p.step_id in t.from_step_ids)
+                    and p.current_lead_id in matching[t]
+                )
+        return result
+
+    # ------------------------------------------------------------------
+    # Values: type checks, defaults, effect-specific rules
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _clean_values(self, transition, values):
+        """Type-check the submitted values against the fields of the
+        transition form; return them normalized (ids, dates, stripped text)."""
+        spec = transition._value_spec()
+        form = self.env["crm.sales.process.transition.wizard"]
+        unknown = sorted(set(values) - set(spec))
+        problems = []
+        if unknown:
+            problems.append(
+                self.env._(
+                    "unknown values %(unknown)s (it takes %(known)s)",
+                    unknown=", ".join(map(str, unknown)),
+                    known=", ".join(spec) or self.env._("no values"),
+                )
+            )
+        clean = {}
+        for key in spec:
+            if key not in values:
+                continue
+            value, problem = self._clean_value(form._fields[key], values[key])
+            if problem:
+                problems.append(problem)
+            elif value is not None:
+                clean[key] = value
+        if problems:
+            raise UserError(
+                self.env._(
+                    '"%(transition)s" was refused: %(problems)s. Nothing was changed.',
+                    transition=transition.name,
+                    problems="; ".join(problems),
+                )
+            )
+        return clean
+
+    @api.model
+    def _clean_value(self, field, value):
+        """Return (normalized value or None when empty, problem or None)."""
+        label = field.string
+        if value is None or value is False or value == "":
+            return None, None
+        if field.type == "many2one":
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                return None, self.env._(
+                    "%(label)s must be a record id, not %(value)r", label=label, value=value
+                )
+            record = self.env[field.comodel_name].browse(value).exists()
+            if not record:
+                return None, self.env._(
+                    "%(label)s: there is no record with id %(id)s", label=label, id=value
+                )
+            try:
+                record.check_access("read")
+            except AccessError:
+                return None, self.env._(
+                    "%(label)s: you cannot read record %(id)s", label=label, id=value
+                )
+            if "active" in record._fields and not record.active:
+                return None, self.env._(
+                    '%(label)s: "%(name)s" is archived',
+                    label=label,
+                    name=record.display_name,
+                )
+            return record.id, None
+        if field.type in ("float", "monetary", "integer"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return None, self.env._(
+                    "%(label)s must be a number, not %(value)r", label=label, value=value
+                )
+            if value != value or value in (float("inf"), float("-inf")):
+                return None, self.env._("%(label)s must be a finite number", label=label)
+            if value < 0:
+                return None, self.env._(
+                    "%(label)s cannot be negative (%(value)s)", label=label, value=value
+                )
+            if field.name == "probability" and value > 100:
+                return None, self.env._(
+                    "%(label)s must be between 0 and 100 (%(value)s)",
+                    label=label,
+                    value=value,
+                )
+            return float(value), None
+        if field.type == "date":
+            try:
+                day = fields.Date.to_date(value)
+            except (TypeError, ValueError):
+                day = None
+            if not isinstance(day, datetime.date):
+                return None, self.env._(
+                    "%(label)s must be a date (YYYY-MM-DD), not %(value)r",
+                    label=label,
+                    value=value,
+                )
+            return fields.Date.to_string(day), None
+        if not isinstance(value, str):
+            return None, self.env._(
+                "%(label)s must be text, not %(value)r", label=label, value=value
+            )
+        value = value.strip()
+        return value or None, None
+
+    def _complete_values(self, transition, vals, record):
+        """Fill in the defaults of DESIGN.md section 1."""
+        self.ensure_one()
+        effect = transition.effect
+        today = fields.Date.to_string(fields.Date.context_today(self))
+        if effect == "start":
+            vals.setdefault("team_id", record.team_id.id)
+            vals.setdefault("user_id", self.env.uid)
+            vals.setdefault("date_start", today)
+        elif effect == "qualify":
+            vals.setdefault("opportunity_name", record.name)
+        elif effect in ("close_won", "close_lost"):
+            vals.setdefault("close_date", today)
+
+    def _check_values(self, transition, vals, record):
+        """Problems with the (completed) values of one process."""
+        self.ensure_one()
+        problems = []
+        form = self.env["crm.sales.process.transition.wizard"]
+        missing = [
+            form._fields[key].string
+            for key, required in transition._value_spec().items()
+            if required and not vals.get(key) and vals.get(key) != 0
+        ]
+        if missing:
+            problems.append(
+                self.env._("missing %(fields)s", fields=", ".join(missing))
+            )
+        problems += transition._missing_record_fields(record)
+        checker = getattr(self, f"_check_values_{transition.effect}", None)
+        if checker:
+            problems += checker(vals, record)
+        return problems
+
+    def _check_values_start(self, vals, record):
+        problems = []
+        team = self.env["crm.team"].browse(vals.get("team_id"))
+        if not team:
+            problems.append(self.env._("a B2B sales channel is required"))
+        elif team.channel_type != "b2b":
+            problems.append(
+                self.env._(
+                    'the sales channel "%(team)s" is not a B2B channel', team=team.name
+                )
+            )
+        elif team != record.team_id and team.company_id and record.company_id and (
+            team.company_id != record.company_id
+        ):
+            problems.append(
+                self.env._(
+                    'the sales channel "%(team)s" belongs to another company',
+                    team=team.name,
+                )
+            )
+        user = self.env["res.users"].browse(vals.get("user_id"))
+        if user and user.share:
+            problems.append(
+                self.env._('the owner "%(user)s" is not an internal user', user=user.name)
+            )
+        return problems
+
+    def _check_values_qualify(self, vals, record):
+        problems = []
+        if not vals.get("partner_id") and not vals.get("company_name"):
+            problems.append(
+                self.env._("missing Customer: give an existing company or a company name")
+            )
+        partner = self.env["res.partner"].browse(vals.get("partner_id"))
+        if partner and not partner.is_company:
+            problems.append(
+                self.env._(
+                    'the customer "%(partner)s" must be a company', partner=partner.name
+                )
+            )
+        return problems
+
+    def _check_values_develop(self, vals, record):
+        partner = self.env["res.partner"].browse(vals.get("partner_id"))
+        contact = self.env["res.partner"].browse(vals.get("contact_id"))
+        if contact and partner and contact.commercial_partner_id != partner.commercial_partner_id:
+            return [
+                self.env._(
+                    'the contact "%(contact)s" does not belong to the customer "%(partner)s"',
+                    contact=contact.name,
+                    partner=partner.name,
+                )
+            ]
+        return []
+
+    # ------------------------------------------------------------------
+    # Effects: each applies one built-in effect to a batch of processes
+    # (self) and returns {process: record} for the records it created.
+    # ------------------------------------------------------------------
+
+    def _effect_start(self, transition, plans):
+        groups = defaultdict(lambda: self.env["crm.sales.process"])
+        for process in self:
+            vals = plans[process]["values"]
+            groups[vals["team_id"], vals["user_id"], vals["date_start"]] |= process
+        for (team_id, user_id, date_start), processes in groups.items():
+            processes.write({"date_start": date_start})
+            leads = processes._plan_records(plans)
+            leads.filtered(
+                lambda lead, t=team_id, u=user_id: lead.team_id.id != t or lead.user_id.id != u
+            ).write({"team_id": team_id, "user_id": user_id})
+
+    def _effect_qualify(self, transition, plans):
+        companies = self._qualify_companies(plans)
+        contacts = self._qualify_contacts(plans, companies)
+        for process in self:
+            vals = plans[process]["values"]
+            lead = plans[process]["record"]
+            customer = contacts[process]
+            update = lead._convert_opportunity_data(customer)
+            update["name"] = vals["opportunity_name"]
+            if vals.get("notes"):
+                update["description"] = vals["notes"]
+            lead.write(update)
+
+    def _qualify_companies(self, plans):
+        """{process: company partner}: the given one, else an existing company
+        of that name (case-insensitive), else a new one; one search and one
+        create for the whole batch."""
+        Partner = self.env["res.partner"]
+        result = {}
+        wanted = {}
+        for process in self:
+            vals = plans[process]["values"]
+            if vals.get("partner_id"):
+                result[process] = Partner.browse(vals["partner_id"])
+            else:
+                wanted.setdefault(vals["company_name"].lower(), []).append(process)
+        if not wanted:
+            return result
+        names = list(wanted)
+        domain = [("is_company", "=", True)]
+        domain += ["|"] * (len(names) - 1)
+        domain += [("name", "=ilike", escape_psql(name)) for name in names]
+        found = {}
+        for partner in Partner.search(domain, order="id"):
+            found.setdefault(partner.name.lower(), partner)
+        to_create = [name for name in names if name not in found]
+        if to_create:
+            vals_list = []
+            for name in to_create:
+                first = wanted[name][0]
+                lead = plans[first]["record"]
+                vals_list.append(
+                    lead._prepare_customer_values(
+                        plans[first]["values"]["company_name"], is_company=True
+                    )
+                )
+            for name, partner in zip(to_create, Partner.create(vals_list)):
+                found[name] = partner
+        for name, processes in wanted.items():
+            for process in processes:
+                result[process] = found[name]
+        return result
+
+    def _qualify_contacts(self, plans, companies):
+        """{process: customer of the opportunity}: the lead's own contact when
+        it has one (attached to the company if it had none), else a contact
+        created from the lead's contact name under the company (Odoo's
+        _create_customer, batched), else the company itself."""
+        Partner = self.env["res.partner"]
+        result = {}
+        to_create = []
+        to_attach = defaultdict(lambda: Partner)
+        for process in self:
+            lead = plans[process]["record"]
+            company = companies[process]
+            partner = lead.partner_id
+            if partner:
+                if partner.commercial_partner_id == company:
+                    result[process] = partner
+                elif not partner.is_company and not partner.parent_id:
+                    to_attach[company] |= partner
+                    result[process] = partner
+                else:
+                    raise UserError(
+                        process._refusal(
+                            plans[process]["transition"],
+                            self.env._(
+                                'the lead\'s contact "%(contact)s" belongs to '
+                                '"%(other)s", not to "%(company)s"',
+                                contact=partner.display_name,
+                                other=partner.commercial_partner_id.name,
+                                company=company.name,
+                            ),
+                        )
+                    )
+                continue
+            contact_name = lead.contact_name or (
+                parse_contact_from_email(lead.email_from)[0] if lead.email_from else False
+            )
+            if contact_name:
+                to_create.append(
+                    (process, lead._prepare_customer_values(
+                        contact_name, is_company=False, parent_id=company.id
+                    ))
+                )
+            else:
+                result[process] = company
+        for company, partners in to_attach.items():
+            partners.write({"parent_id": company.id})
+        if to_create:
+            created = Partner.create([vals for __, vals in to_create])
+            for (process, __), partner in zip(to_create, created):
+                result[process] = partner
+        return result
+
+    def _effect_disqualify(self, transition, plans):
+        leads = self._plan_records(plans)
+        reason = plans[self[:1]]["values"].get("reason")
+        if reason:
+            # the same place Odoo's own "Lost" dialog puts its closing note
+            leads._track_set_log_message(
+                Markup('<div style="margin-bottom: 4px;"><p>%s:</p>%s<br /></div>')
+                % (self.env._("Disqualified"), plaintext2html(reason))
+            )
+        disqualified = self.env.ref(
+            "crm_sales_process.lost_reason_disqualified", raise_if_not_found=False
+        )
+        leads.action_set_lost(lost_reason_id=disqualified.id if disqualified else False)
+
+    def _effect_follow_up(self, transition, plans):
+        for process in self:
+            plans[process]["record"].message_post(
+                body=plaintext2html(plans[process]["values"]["note"]),
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+            )
+
+    def _effect_reactivate(self, transition, plans):
+        return self._copy_records(plans, {"active": True, "lost_reason_id": False})
+
+    def _effect_develop(self, transition, plans):
+        groups = defaultdict(lambda: self.env["crm.lead"])
+        for process in self:
+            vals = plans[process]["values"]
+            lead = plans[process]["record"]
+            customer = self.env["res.partner"].browse(vals["partner_id"])
+            # the given contact, else the record's own one when it belongs to
+            # that customer, else the customer itself
+            contact = self.env["res.partner"].browse(vals.get("contact_id"))
+            if not contact and lead.partner_id.commercial_partner_id == customer:
+                contact = lead.partner_id
+            update = {"partner_id": (contact or customer).id}
+            for key in ("budget_amount", "probability", "customer_need", "proposed_solution"):
+                if key in vals:
+                    update[key] = vals[key]
+            groups[tuple(sorted(update.items()))] |= lead
+        for update, leads in groups.items():
+            leads.write(dict(update))
+
+    def _effect_close_won(self, transition, plans):
+        leads = self._plan_records(plans)
+        won_stage = transition.to_step_id.stage_id
+        if won_stage.is_won:
+            stage_by_lead = dict.fromkeys(leads, won_stage)
+        else:
+            stage_by_lead = leads._sales_process_won_stages()
+        groups = defaultdict(lambda: self.env["crm.lead"])
+        for process in self:
+            lead = plans[process]["record"]
+            vals = plans[process]["values"]
+            groups[stage_by_lead[lead], vals["close_revenue"], vals["close_date"]] |= lead
+        leads.action_unarchive()
+        for (stage, revenue, close_date), group in groups.items():
+            # Odoo's won semantic: a won stage and probability 100 (crm.lead.write
+            # does the rest); then the submitted close date over its "now".
+            group.write({"stage_id": stage.id, "probability": 100, "expected_revenue": revenue})
+            group.write({"date_closed": self._close_datetime(close_date)})
+
+    def _effect_close_lost(self, transition, plans):
+        groups = defaultdict(lambda: self.env["crm.lead"])
+        for process in self:
+            vals = plans[process]["values"]
+            groups[vals["lost_reason_id"], vals["close_date"]] |= plans[process]["record"]
+        for (reason_id, close_date), leads in groups.items():
+            leads.action_set_lost(lost_reason_id=reason_id, expected_revenue=0)
+            leads.write({"date_closed": self._close_datetime(close_date)})
+
+    def _effect_reopen(self, transition, plans):
+        return self._copy_records(
+            plans,
+            {
+                "active": True,
+                "lost_reason_id": False,
+                "expected_revenue": 0,
+                "budget_amount": 0,
+                "customer_need": False,
+                "proposed_solution": False,
+            },
+        )
+
+    def _effect_none(self, transition, plans):
+        return None
+
+    def _copy_records(self, plans, default):
+        """Create the new record each process moves onto, linked to the one it
+        comes from; the old record is left exactly as it was."""
+        originals = self._plan_records(plans)
+        vals_list = originals.with_context(active_test=False).copy_data(default)
+        for vals, original in zip(vals_list, originals):
+            vals["sales_process_origin_id"] = original.id
+        copies = self.env["crm.lead"].create(vals_list)
+        by_original = dict(zip(originals, copies))
+        return {process: by_original[plans[process]["record"]] for process in self}
+
+    def _plan_records(self, plans):
+        """The records the processes of self act on, in the order of self."""
+        return self.env["crm.lead"].union(*(plans[process]["record"] for process in self))
+
+    @api.model
+    def _close_datetime(self, close_date):
+        """A close date as Odoo's date_closed: now when it is today, else noon
+        UTC, which shows the same day in every timezone from UTC-11 to UTC+11."""
+        day = fields.Date.to_date(close_date)
+        if day == fields.Date.context_today(self):
+            return fields.Datetime.now()
+        return datetime.datetime.combine(day, datetime.time(12, 0))
+
+    # ------------------------------------------------------------------
+    # After the effects: new steps, links, stages, log
+    # ------------------------------------------------------------------
+
+    def _finish(self, plans, created):
+        now = fields.Datetime.now()
+        process_groups = defaultdict(lambda: self.env["crm.sales.process"])
+        lead_groups = defaultdict(lambda: self.env["crm.lead"])
+        stage_groups = defaultdict(lambda: self.env["crm.lead"])
+        log_vals = []
+        for process, plan in plans.items():
+            transition = plan["transition"]
+            to_step = transition.to_step_id
+            if transition.effect == "follow_up":
+                to_step = process.step_id
+            record = created.get(process) or plan["record"]
+            update = {}
+            if process.step_id != to_step:
+                update["step_id"] = to_step.id
+                update["date_step"] = now
+            if to_step.record_type == "lead" and process.lead_id != record:
+                update["lead_id"] = record.id
+            if to_step.record_type == "opportunity" and process.opportunity_id != record:
+                update["opportunity_id"] = record.id
+            if update:
+                process_groups[tuple(sorted(update.items()))] |= process
+            if record.sales_process_id != process or record.sales_process_step_id != to_step:
+                lead_groups[process.id, to_step.id] |= record
+            stage = to_step.stage_id
+            if (
+                stage
+                and to_step.record_type == "opportunity"
+                and to_step.outcome == "open"
+                and record.stage_id != stage
+            ):
+                stage_groups[stage.id] |= record
+            log_vals.append(process._log_values(plan, to_step, record, now))
+        for update, processes in process_groups.items():
+            processes.write(dict(update))
+        for (process_id, step_id), records in lead_groups.items():
+            records.write({"sales_process_id": process_id, "sales_process_step_id": step_id})
+        for stage_id, records in stage_groups.items():
+            records.write({"stage_id": stage_id})
+        self.env["crm.sales.process.log"].sudo().create(log_vals)
+        self.invalidate_recordset(["log_ids"])
+
+    def _log_values(self, plan, to_step, record, now):
+        self.ensure_one()
+        return {
+            "process_id": self.id,
+            "transition_id": plan["transition"].id,
+            "from_step_id": self.step_id.id,
+            "to_step_id": to_step.id,
+            "user_id": self.env.uid,
+            "date": now,
+            "values": plan["values"],
+            "lead_id": plan["record"].id,
+            "new_lead_id": record.id if record != plan["record"] else False,
+        }
+
+    def _run_server_actions(self, plans):
+        """Hook for the per-transition server actions of customized workflows."""
+        return True
+
+    # ------------------------------------------------------------------
+    # Start
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _start(self, record_ids, record_type, values):
+        code = "start_from_lead" if record_type == "lead" else "start_from_opportunity"
+        values = self._check_call(code, values)
+        single = not isinstance(record_ids, (list, tuple))
+        ids = [record_ids] if single else list(record_ids)
+        if not ids or any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
+            raise UserError(
+                self.env._(
+                    '"%(code)s" takes the id of a %(type)s, not %(value)r.',
+                    code=code,
+                    type=record_type,
+                    value=record_ids,
+                )
+            )
+        workflow = self.env["crm.sales.process.workflow"]._get_default()
+        default_start = workflow and workflow._start_transition(record_type)
+        if not default_start:
+            raise UserError(
+                self.env._(
+                    "No active Sales Process workflow can start from a %(type)s.",
+                    type=record_type,
+                )
+            )
+        # every start transition takes the same values: check their types first
+        clean = self._clean_values(default_start, values)
+        leads = self.env["crm.lead"].with_context(active_test=False).browse(ids)
+        missing = leads - leads.exists()
+        if missing:
+            raise UserError(
+                self.env._(
+                    '"%(code)s": there is no lead or opportunity with id %(ids)s.',
+                    code=code,
+                    ids=", ".join(map(str, missing.ids)),
+                )
+            )
+        leads._sales_process_check_startable(record_type, code)
+        self.check_access("create")
+        transitions = {}
+        for lead in leads:
+            team = self.env["crm.team"].browse(clean.get("team_id")) or lead.team_id
+            start = default_start
+            if team.channel_type == "b2b" and team.sales_process_workflow_id:
+                start = team.sales_process_workflow_id._start_transition(record_type)
+                if not start:
+                    raise UserError(
+                        self.env._(
+                            'The workflow "%(workflow)s" of channel "%(team)s" has no '
+                            "start transition for a %(type)s.",
+                            workflow=team.sales_process_workflow_id.name,
+                            team=team.name,
+                            type=record_type,
+                        )
+                    )
+            transitions[lead] = start
+        # Processes are created stepless, then the start transition runs through
+        # the same engine as every other one: checks, effect, log.
+        with self.env.cr.savepoint():
+            with engine_writes():
+                processes = self.create(
+                    [
+                        {
+                            "name": lead.name,
+                            "workflow_id": transitions[lead].workflow_id.id,
+                            "lead_id": lead.id if record_type == "lead" else False,
+                            "opportunity_id": lead.id if record_type == "opportunity" else False,
+                        }
+                        for lead in leads
+                    ]
+                )
+            processes._run(
+                {process: transitions[lead] for process, lead in zip(processes, leads)},
+                values,
+            )
+        return processes.id if single else processes.ids
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not in_engine():
+            raise UserError(
+                self.env._(
+                    "A Sales Process is created by starting it from a lead or an "
+                    'opportunity (the "Start Sales Process" button, or '
+                    "start_from_lead / start_from_opportunity)."
+                )
+            )
+        return super().create(vals_list)
+
+    # ------------------------------------------------------------------
+    # Guard and UI helpers
+    # ------------------------------------------------------------------
+
+    def write(self, vals):
+        if "step_id" in vals and not in_engine():
+            return self._write_step_as_transition(vals)
+        if {"workflow_id", "lead_id", "opportunity_id"} & set(vals) and not in_engine():
+            raise UserError(
+                self.env._(
+                    "The workflow, lead and opportunity of a Sales Process are set "
+                    "by its transitions only."
+                )
+            )
+        return super().write(vals)
+
+    def _write_step_as_transition(self, vals):
+        """A kanban drag or an RPC write of step_id: run the one transition
+        that leads there from the current step, when it can run with the
+        values the record already holds."""
+        vals = dict(vals)
+        step = self.env["crm.sales.process.step"].browse(vals.pop("step_id"))
+        available = self._available_transitions()
+        for process in self:
+            if process.step_id == step:
+                continue
+            transition = available.get(process, self.env["crm.sales.process.transition"])
+            transition = transition.filtered(lambda t, s=step: t.to_step_id == s)[:1]
+            if not transition:
+                raise UserError(
+                    self.env._(
+                        'No transition leads "%(process)s" from "%(from)s" to "%(to)s". '
+                        "Available now: %(names)s.",
+                        process=process.display_name,
+                        **{"from": process.step_id.name},
+                        to=step.name,
+                        names=", ".join(available.get(process, transition).mapped("name"))
+                        or self.env._("none"),
+                    )
+                )
+            process._run_with_suggestions(transition)
+        if vals:
+            return super().write(vals)
+        return True
+
+    def _run_with_suggestions(self, transition, values=None):
+        """Run ``transition`` with the values the record already holds (what
+        the transition form would propose) updated by ``values``; when they
+        are not enough, refuse and name the button that asks for the rest."""
+        self.ensure_one()
+        vals = self._suggested_values(transition)
+        vals.update(values or {})
+        record = self.current_lead_id
+        probe = self._clean_values(transition, vals)
+        self._complete_values(transition, probe, record)
+        problems = self._check_values(transition, probe, record)
+        if problems:
+            raise UserError(
+                self._refusal(transition, "; ".join(problems))
+                + "\n"
+                + self.env._('Use the "%(button)s" button to enter them.', button=transition.name)
+            )
+        return self.run_transition(transition.code, vals)
+
+    def _suggested_values(self, transition):
+        """What the transition form proposes for this process."""
+        self.ensure_one()
+        lead = self.current_lead_id
+        effect = transition.effect
+        today = fields.Date.to_string(fields.Date.context_today(self))
+        if effect == "qualify":
+            vals = {"opportunity_name": lead.name, "company_name": lead.partner_name}
+            company = lead.partner_id.commercial_partner_id
+            if company.is_company:
+                vals["partner_id"] = company.id
+            if lead.description:
+                vals["notes"] = lead.description
+        elif effect == "develop":
+            vals = {
+                "partner_id": lead.partner_id.commercial_partner_id.id,
+                "contact_id": lead.partner_id.id
+                if lead.partner_id and not lead.partner_id.is_company
+                else False,
+                "budget_amount": lead.budget_amount,
+                "probability": lead.probability,
+                "customer_need": lead.customer_need,
+                "proposed_solution": lead.proposed_solution,
+            }
+        elif effect == "close_won":
+            vals = {"close_revenue": lead.expected_revenue, "close_date": today}
+        elif effect == "close_lost":
+            vals = {"lost_reason_id": lead.lost_reason_id.id, "close_date": today}
+        else:
+            vals = {}
+        spec = transition._value_spec()
+        return {k: v for k, v in vals.items() if k in spec and v not in (False, None, "")}
+
+    def action_open_transition(self):
+        """Button of a transition: open its form, or run it when it takes
+        no values and asks no confirmation."""
+        transition = self.env["crm.sales.process.transition"].browse(
+            self.env.context.get("sales_process_transition_id")
+        ).exists()
+        if not transition:
+            raise UserError(self.env._("This transition no longer exists; reload the page."))
+        return self.env["crm.sales.process.transition.wizard"]._open_for(self, transition)
+
+    def action_sales_process_transition(self):
+        """Header button of a transition (see _get_view)."""
+        return self.action_open_transition()
+
+    @api.model
+    def _get_view(self, view_id=None, view_type="form", **options):
+        arch, view = super()._get_view(view_id, view_type, **options)
+        if view_type == "form":
+            self.env["crm.sales.process.transition"]._inject_header_buttons(
+                arch, "available_transition_ids"
+            )
+        return arch, view
+
+    def action_open_current_lead(self):
+        self.ensure_one()
+        return self.current_lead_id._get_form_action()
+
+    def unlink(self):
+        records = self.lead_ids
+        with engine_writes():
+            records.write({"sales_process_id": False, "sales_process_step_id": False})
+        return super().unlink()

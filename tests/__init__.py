@@ -1,0 +1,6 @@
+from . import test_transitions
+from . import test_refusals
+from . import test_guard
+from . import test_race
+from . import test_security
+from . import test_rpc

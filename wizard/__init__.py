@@ -1,0 +1,1 @@
+from . import crm_sales_process_transition_wizard

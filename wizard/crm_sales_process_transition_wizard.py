@@ -1,0 +1,132 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+
+class CrmSalesProcessTransitionWizard(models.TransientModel):
+    """The form of a transition. Its value fields carry the names, labels and
+    types of the values ``run_transition`` takes (the engine reads them here);
+    the form shows only those of the transition at hand."""
+
+    _name = "crm.sales.process.transition.wizard"
+    _description = "Sales Process Transition Form"
+
+    process_ids = fields.Many2many("crm.sales.process", string="Sales Processes")
+    transition_id = fields.Many2one(
+        "crm.sales.process.transition", required=True, readonly=True, ondelete="cascade"
+    )
+    effect = fields.Selection(related="transition_id.effect")
+    confirm_message = fields.Text(compute="_compute_confirm_message")
+    value_keys = fields.Char(compute="_compute_value_keys")
+    required_keys = fields.Char(compute="_compute_value_keys")
+    currency_id = fields.Many2one(
+        "res.currency", compute="_compute_currency_id", string="Currency"
+    )
+    # The values (DESIGN.md section 1), by the names external clients use.
+    team_id = fields.Many2one(
+        "crm.team", string="Sales Channel", domain=[("channel_type", "=", "b2b")]
+    )
+    user_id = fields.Many2one("res.users", string="Owner", domain=[("share", "=", False)])
+    date_start = fields.Date("Start Date")
+    opportunity_name = fields.Char("Opportunity Name")
+    partner_id = fields.Many2one("res.partner", string="Customer")
+    company_name = fields.Char("Company Name")
+    notes = fields.Html("Notes")
+    reason = fields.Text("Reason")
+    note = fields.Text("Note")
+    contact_id = fields.Many2one("res.partner", string="Contact")
+    budget_amount = fields.Monetary("Budget", currency_field="currency_id")
+    probability = fields.Float("Probability")
+    customer_need = fields.Text("Customer Need")
+    proposed_solution = fields.Text("Proposed Solution")
+    close_revenue = fields.Monetary("Close Revenue", currency_field="currency_id")
+    close_date = fields.Date("Close Date")
+    lost_reason_id = fields.Many2one("crm.lost.reason", string="Lost Reason")
+
+    @api.depends("transition_id", "process_ids")
+    def _compute_confirm_message(self):
+        for wizard in self:
+            wizard.confirm_message = wizard.transition_id._confirmation_text(
+                wizard.process_ids
+            )
+
+    @api.depends("transition_id")
+    def _compute_value_keys(self):
+        for wizard in self:
+            spec = wizard.transition_id._value_spec() if wizard.transition_id else {}
+            # ",a,b,": the form tests "',key,' in value_keys", safe from keys
+            # that are prefixes of others (note, notes)
+            wizard.value_keys = ",%s," % ",".join(spec)
+            wizard.required_keys = ",%s," % ",".join(k for k, req in spec.items() if req)
+
+    @api.depends("process_ids")
+    def _compute_currency_id(self):
+        for wizard in self:
+            wizard.currency_id = (
+                wizard.process_ids[:1].company_currency or self.env.company.currency_id
+            )
+
+    @api.model
+    def default_get(self, fields_list):
+        result = super().default_get(fields_list)
+        transition = self.env["crm.sales.process.transition"].browse(
+            result.get("transition_id")
+        )
+        processes = self.env["crm.sales.process"].browse(
+            self.env.context.get("default_process_ids") or []
+        )
+        if transition and len(processes) == 1:
+            suggested = processes._suggested_values(transition)
+            processes._complete_values(transition, suggested, processes.current_lead_id)
+            result.update({k: v for k, v in suggested.items() if k in fields_list})
+        elif transition:
+            today = fields.Date.context_today(self)
+            if transition.effect in ("close_won", "close_lost"):
+                result.setdefault("close_date", today)
+        return result
+
+    @api.model
+    def _open_for(self, processes, transition):
+        """What a transition button does: run the transition at once when it
+        takes no values and asks no confirmation, else open its form."""
+        if not transition._value_spec() and not transition._confirmation_text(processes):
+            return processes.run_transition(transition.code)
+        return {
+            "type": "ir.actions.act_window",
+            "name": transition.name,
+            "res_model": self._name,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {
+                "default_transition_id": transition.id,
+                "default_process_ids": processes.ids,
+                "dialog_size": "medium",
+            },
+        }
+
+    def _submitted_values(self):
+        """The form's values as a client would send them to run_transition."""
+        self.ensure_one()
+        values = {}
+        for key in self.transition_id._value_spec():
+            field = self._fields[key]
+            value = self[key]
+            if field.type == "many2one":
+                value = value.id
+            elif field.type == "date":
+                value = fields.Date.to_string(value) if value else False
+            if value or field.type in ("float", "monetary"):
+                values[key] = value
+        return values
+
+    def action_confirm(self):
+        self.ensure_one()
+        if not self.process_ids:
+            raise UserError(self.env._("There is no Sales Process to move on."))
+        result = self.process_ids.run_transition(
+            self.transition_id.code, self._submitted_values()
+        )
+        if isinstance(result, dict):
+            return result
+        return {"type": "ir.actions.act_window_close"}
