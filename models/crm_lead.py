@@ -122,9 +122,20 @@ class CrmLead(models.Model):
             # their transition has set the stage; write the rest only
             rest = {k: v for k, v in vals.items() if k != "stage_id"}
             if rest:
-                super(CrmLead, moved).write(rest)
-        others = self - moved
+                moved._sales_process_write_in_channel(rest)
+        (in_process - moved)._sales_process_write_in_channel(vals)
+        others = self - in_process
         return super(CrmLead, others).write(vals) if others else True
+
+    def _sales_process_write_in_channel(self, vals):
+        """Odoo gives a lead whose salesperson changes a team of that
+        salesperson's; a record in a process keeps its B2B channel unless
+        the write names one."""
+        if "user_id" not in vals or "team_id" in vals:
+            return super(CrmLead, self).write(vals)
+        for team, leads in self.grouped("team_id").items():
+            super(CrmLead, leads).write(dict(vals, team_id=team.id))
+        return True
 
     def _sales_process_guard_write(self, vals):
         """Refuse what would make a record and its process disagree; run the

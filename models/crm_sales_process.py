@@ -588,6 +588,9 @@ class CrmSalesProcess(models.Model):
             lead = plans[process]["record"]
             customer = contacts[process]
             update = lead._convert_opportunity_data(customer)
+            # Odoo recomputes the team of a lead whose type changes (to one the
+            # salesperson belongs to): the opportunity stays in its B2B channel
+            update["team_id"] = lead.team_id.id
             update["name"] = vals["opportunity_name"]
             if vals.get("notes"):
                 update["description"] = vals["notes"]

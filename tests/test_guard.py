@@ -115,7 +115,7 @@ class TestGuard(SalesProcessCase):
             with self.subTest(step=code):
                 process = self._process_at(code)
                 record = process.current_lead_id
-                for method in ("action_restore", "action_unarchive", "toggle_active"):
+                for method in ("action_restore", "action_unarchive"):
                     with self.assertRaises(UserError) as caught:
                         getattr(record, method)()
                     self.assertIn(button, str(caught.exception))
@@ -238,6 +238,13 @@ class TestGuard(SalesProcessCase):
         other_b2b = self.team.copy({"name": "SP B2B 2"})
         process.write({"team_id": other_b2b.id})
         self.assertEqual(process.lead_id.team_id, other_b2b)
+
+    def test_reassigning_keeps_the_channel(self):
+        process = self._process_at("new_opportunity")
+        admin = self.env.ref("base.user_admin")
+        process.opportunity_id.write({"user_id": admin.id})
+        self.assertEqual(process.opportunity_id.team_id, self.team)
+        self.assertEqual(process.user_id, admin)
 
     def test_owner_follows_the_record(self):
         process = self._start()

@@ -100,6 +100,16 @@ class TestTransitions(SalesProcessCase):
         )
         self.assertEqual(len(processes.opportunity_id.partner_id.parent_id), 1)
 
+    def test_qualify_keeps_the_channel_of_a_non_member(self):
+        """Odoo moves a converted lead to a team of its salesperson: not the
+        opportunity of a process, which stays in its B2B channel."""
+        admin = self.env.ref("base.user_admin")
+        self.assertNotIn(admin, self.team.member_ids | self.team.user_id)
+        process = self._start(values={"user_id": admin.id})
+        process.run_transition("qualify", {"company_name": "Initech SP"})
+        self.assertEqual(process.opportunity_id.team_id, self.team)
+        self.assertEqual(process.team_id, self.team)
+
     def test_qualify_with_partner(self):
         process = self._start(self._lead(contact_name=False, email_from=False))
         process.run_transition("qualify", {"partner_id": self.customer.id})
