@@ -25,6 +25,14 @@
     "demo": [
         "demo/crm_sales_process_demo.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "crm_sales_process/static/src/**/*",
+        ],
+        "web.assets_tests": [
+            "crm_sales_process/static/tests/tours/**/*",
+        ],
+    },
     "installable": True,
     "application": False,
 }

@@ -433,11 +433,27 @@ class CrmLead(models.Model):
     @api.model
     def _get_view(self, view_id=None, view_type="form", **options):
         arch, view = super()._get_view(view_id, view_type, **options)
-        if view_type == "form" and arch.find(".//field[@name='sales_process_step_id']") is not None:
+        if view_type == "form" and arch.find(".//field[@name='sales_process_readonly']") is not None:
             self.env["crm.sales.process.transition"]._inject_header_buttons(
                 arch, "sales_process_transition_ids"
             )
+            self._sales_process_lock_form(arch)
         return arch, view
+
+    @api.model
+    def _sales_process_lock_form(self, arch):
+        """Make every field of the sheet read-only in read-only steps: Odoo
+        forms have no per-record read-only switch, so each field gets it."""
+        for node in arch.iterfind(".//sheet//field"):
+            if any(parent.tag == "field" for parent in node.iterancestors()):
+                continue  # a field of an embedded list follows its parent field
+            readonly = node.get("readonly")
+            if readonly in ("1", "True", "true"):
+                continue
+            node.set(
+                "readonly",
+                f"({readonly}) or sales_process_readonly" if readonly else "sales_process_readonly",
+            )
 
     def action_open_sales_process(self):
         self.ensure_one()

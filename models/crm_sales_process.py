@@ -973,33 +973,44 @@ class CrmSalesProcess(models.Model):
         return super().write(vals)
 
     def _write_step_as_transition(self, vals):
-        """A kanban drag or an RPC write of step_id: run the one transition
-        that leads there from the current step, when it can run with the
-        values the record already holds."""
+        """An RPC or list write of step_id: run the transition that leads
+        there, when it can run with the values the record already holds."""
         vals = dict(vals)
         step = self.env["crm.sales.process.step"].browse(vals.pop("step_id"))
-        available = self._available_transitions()
-        for process in self:
-            if process.step_id == step:
-                continue
-            transition = available.get(process, self.env["crm.sales.process.transition"])
-            transition = transition.filtered(lambda t, s=step: t.to_step_id == s)[:1]
-            if not transition:
-                raise UserError(
-                    self.env._(
-                        'No transition leads "%(process)s" from "%(from)s" to "%(to)s". '
-                        "Available now: %(names)s.",
-                        process=process.display_name,
-                        **{"from": process.step_id.name},
-                        to=step.name,
-                        names=", ".join(available.get(process, transition).mapped("name"))
-                        or self.env._("none"),
-                    )
+        for process in self.filtered(lambda p: p.step_id != step):
+            process._run_with_suggestions(process._transition_to(step))
+        return super().write(vals) if vals else True
+
+    def _transition_to(self, step):
+        """The transition available now that leads from the step of the
+        process to ``step``, or a refusal."""
+        self.ensure_one()
+        available = self._available_transitions()[self]
+        transition = available.filtered(lambda t: t.to_step_id == step)[:1]
+        if not transition:
+            raise UserError(
+                self.env._(
+                    'No transition leads "%(process)s" from "%(from)s" to "%(to)s". '
+                    "Available now: %(names)s.",
+                    process=self.display_name,
+                    **{"from": self.step_id.name},
+                    to=step.name,
+                    names=", ".join(available.mapped("name")) or self.env._("none"),
                 )
-            process._run_with_suggestions(transition)
-        if vals:
-            return super().write(vals)
-        return True
+            )
+        return transition
+
+    def action_move_to_step(self, step_id):
+        """A kanban drag to another step: run the transition that leads
+        there when it takes no values, else open its form."""
+        self.ensure_one()
+        step = self.env["crm.sales.process.step"].browse(step_id)
+        if step == self.step_id:
+            return True
+        transition = self._transition_to(step)
+        return self.env["crm.sales.process.transition.wizard"]._open_for(
+            self, transition, ask_confirmation=True
+        )
 
     def _run_with_suggestions(self, transition, values=None):
         """Run ``transition`` with the values the record already holds (what

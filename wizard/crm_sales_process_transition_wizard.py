@@ -86,10 +86,12 @@ class CrmSalesProcessTransitionWizard(models.TransientModel):
         return result
 
     @api.model
-    def _open_for(self, processes, transition):
-        """What a transition button does: run the transition at once when it
-        takes no values and asks no confirmation, else open its form."""
-        if not transition._value_spec() and not transition._confirmation_text(processes):
+    def _open_for(self, processes, transition, ask_confirmation=False):
+        """Run the transition at once when it takes no values, else open its
+        form. A button asks its own confirmation (its confirm attribute); a
+        kanban drag has none, so ``ask_confirmation`` opens the form to ask."""
+        confirm = ask_confirmation and transition._confirmation_text(processes)
+        if not transition._value_spec() and not confirm:
             return processes.run_transition(transition.code)
         return {
             "type": "ir.actions.act_window",

@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+"""Screenshots of the running app for the README and the Apps page.
+
+Starts `bin/demo` (demo database crm_sales_process_demo, created if missing)
+on a free port, drives headless Chromium through the DevTools protocol
+(logged in as admin), and writes PNG files into static/description/
+
+    python3 scripts/screenshots.py [--db crm_sales_process_demo] [--out static/description]
+"""
+
+import argparse
+import base64
+import http.cookiejar
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import websocket
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Odoo:
+    """A logged-in JSON-RPC session, whose cookie Chromium reuses."""
+
+    def __init__(self, url, db, login, password):
+        self.url = url
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.rpc("/web/session/authenticate", {"db": db, "login": login, "password": password})
+
+    def rpc(self, path, params):
+        request = urllib.request.Request(
+            self.url + path,
+            json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        answer = json.load(self.opener.open(request))
+        if answer.get("error"):
+            raise RuntimeError(answer["error"]["data"]["message"])
+        return answer["result"]
+
+    def call(self, model, method, *args, **kwargs):
+        return self.rpc(
+            "/web/dataset/call_kw",
+            {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
+        )
+
+    @property
+    def session_id(self):
+        return next(cookie.value for cookie in self.jar if cookie.name == "session_id")
+
+
+class Browser:
+    """Headless Chromium driven over the DevTools protocol."""
+
+    def __init__(self, width=1440, height=900):
+        port = free_port()
+        self.profile = tempfile.TemporaryDirectory()
+        self.process = subprocess.Popen(
+            [
+                "chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", f"--remote-debugging-port={port}",
+                f"--user-data-dir={self.profile.name}", f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for __ in range(100):
+            try:
+                targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json"))
+                page = next(t for t in targets if t["type"] == "page")
+                break
+            except (OSError, StopIteration):
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("Chromium did not start")
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], suppress_origin=True)
+        self.next_id = 0
+        self.send("Emulation.setDeviceMetricsOverride",
+                  width=width, height=height, deviceScaleFactor=1, mobile=False)
+
+    def send(self, method, **params):
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == self.next_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+
+    def evaluate(self, expression):
+        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        return result.get("result", {}).get("value")
+
+    def wait_for(self, selector, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.evaluate(f"!!document.querySelector({json.dumps(selector)})"):
+                time.sleep(0.8)  # let animations and lazy widgets settle
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{selector} did not appear")
+
+    def open(self, url, selector):
+        self.send("Page.navigate", url=url)
+        self.wait_for(selector)
+
+    def click(self, selector):
+        self.evaluate(f"document.querySelector({json.dumps(selector)}).click()")
+
+    def shot(self, path):
+        data = self.send("Page.captureScreenshot", format="png")["data"]
+        with open(path, "wb") as file:
+            file.write(base64.b64decode(data))
+        print("wrote", os.path.relpath(path, REPO))
+
+    def close(self):
+        self.ws.close()
+        self.process.terminate()
+        self.process.wait()
+        self.profile.cleanup()
+
+
+def take(url, db, login, password, out):
+    odoo = Odoo(url, db, login, password)
+    browser = Browser()
+    try:
+        browser.send("Network.enable")
+        browser.send("Network.setCookie", name="session_id", value=odoo.session_id, url=url)
+
+        def record(name):
+            return odoo.call("crm.lead", "search_read", [("name", "=", name)], ["id"], limit=1)[0]["id"]
+
+        pipeline = f"{url}/odoo/action-crm.crm_lead_action_pipeline"
+        browser.open(f"{pipeline}/{record('Meeting room upgrade')}",
+                     "button[name='action_sales_process_transition']")
+        browser.shot(os.path.join(out, "screenshot_lead_in_process.png"))
+
+        browser.open(f"{url}/odoo/action-crm.crm_lead_all_leads/{record('Office furniture for 40 desks')}",
+                     "button[name='action_sales_process_transition']")
+        browser.evaluate(
+            "[...document.querySelectorAll(\"button[name='action_sales_process_transition']\")]"
+            ".find((b) => b.textContent.trim() === 'Qualify').click()"
+        )
+        browser.wait_for(".modal .o_field_widget[name=opportunity_name]")
+        browser.shot(os.path.join(out, "screenshot_qualify_form.png"))
+
+        browser.open(f"{url}/odoo/action-crm_sales_process.crm_sales_process_action", ".o_kanban_record")
+        browser.shot(os.path.join(out, "screenshot_sales_process_kanban.png"))
+
+        browser.open(pipeline, ".o_kanban_record .o_sales_process_step_badge")
+        browser.shot(os.path.join(out, "screenshot_pipeline.png"))
+
+        browser.open(f"{pipeline}/{record('Headquarters renovation')}", ".o_statusbar_status")
+        browser.shot(os.path.join(out, "screenshot_won_read_only.png"))
+
+        workflow = odoo.call("crm.sales.process.workflow", "search_read", [], ["id"], limit=1)[0]["id"]
+        browser.open(f"{url}/odoo/action-crm_sales_process.crm_sales_process_workflow_action/{workflow}",
+                     ".o_form_view .o_notebook")
+        browser.shot(os.path.join(out, "screenshot_workflow.png"))
+    finally:
+        browser.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="crm_sales_process_demo")
+    parser.add_argument("--login", default="admin")
+    parser.add_argument("--password", default="admin")
+    parser.add_argument("--out", default=os.path.join(REPO, "static", "description"))
+    args = parser.parse_args()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        ["bash", os.path.join(REPO, "bin", "demo"), args.db],
+        env=dict(os.environ, PORT=str(port)),
+        start_new_session=True,
+    )
+    try:
+        for __ in range(600):
+            try:
+                urllib.request.urlopen(f"{url}/web/login", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None:
+                    sys.exit("bin/demo stopped")
+                time.sleep(0.5)
+        take(url, args.db, args.login, args.password, args.out)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()

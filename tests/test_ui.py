@@ -1,0 +1,62 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+from odoo import fields
+from odoo.tests import HttpCase, tagged
+
+from .common import SalesProcessCase
+
+
+@tagged("post_install", "-at_install")
+class TestUi(HttpCase, SalesProcessCase):
+    """Browser tours, as a salesman (not an admin), in Chromium."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.salesman.group_ids |= cls.env.ref("crm.group_use_lead")
+        # the salesman's default team for new leads is the B2B channel
+        cls.env["crm.team"].search([("id", "!=", cls.team.id)]).member_ids -= cls.salesman
+
+    def test_tour_lead_to_won_and_reopen(self):
+        self.start_tour(
+            "/odoo/action-crm.crm_lead_all_leads/new", "crm_sales_process_lead_to_won", login="sp_salesman"
+        )
+        lead = self.env["crm.lead"].with_context(active_test=False).search([("name", "=", "SP Tour Lead")])
+        self.assertEqual(len(lead), 2, "the won opportunity and the reopened one")
+        process = lead.sales_process_id
+        self.assertEqual(process.step_code, "new_opportunity")
+        self.assertEqual(
+            [log.transition_id.code for log in process.log_ids.sorted("id")],
+            ["start_from_lead", "qualify", "develop", "close_as_won", "reopen"],
+        )
+        self.assertEqual(process.user_id, self.salesman)
+        won = lead.filtered(lambda record: record.won_status == "won")
+        self.assertEqual(won.expected_revenue, 19000)
+        self.assertEqual(won.date_closed.date(), fields.Date.today(), "close date defaults to today")
+
+    def test_tour_disqualify_follow_up_reactivate(self):
+        process = self._start(self._lead("SP Tour Disqualify"), user=self.salesman)
+        self.start_tour(
+            f"/odoo/action-crm.crm_lead_all_leads/{process.lead_id.id}",
+            "crm_sales_process_disqualify_reactivate",
+            login="sp_salesman",
+        )
+        self.assertEqual(process.step_code, "new_lead")
+        self.assertEqual(
+            [log.transition_id.code for log in process.log_ids.sorted("id")],
+            ["start_from_lead", "disqualify", "follow_up", "reactivate"],
+        )
+
+    def test_tour_kanban_drag(self):
+        customer = self.env["res.partner"].create({"name": "SP Kanban Customer", "is_company": True})
+        deal = self._start(
+            self._lead("SP Kanban Deal", type="opportunity", partner_id=customer.id), user=self.salesman
+        )
+        lead = self._start(self._lead("SP Kanban Lead"), user=self.salesman)
+        self.start_tour(
+            "/odoo/action-crm_sales_process.crm_sales_process_action",
+            "crm_sales_process_kanban",
+            login="sp_salesman",
+        )
+        self.assertEqual(deal.step_code, "developed_opportunity")
+        self.assertEqual(deal.opportunity_id.budget_amount, 5000)
+        self.assertEqual(lead.step_code, "new_lead")
