@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 import contextvars
 import datetime
+from datetime import timedelta
 from collections import defaultdict
 from contextlib import contextmanager
 
@@ -68,6 +69,14 @@ class CrmSalesProcess(models.Model):
         "In Step Since", readonly=True, default=fields.Datetime.now, copy=False
     )
     days_in_step = fields.Integer("Days in Step", compute="_compute_days_in_step")
+    overdue_step_id = fields.Many2one(
+        "crm.sales.process.step",
+        string="Reminded For",
+        readonly=True,
+        copy=False,
+        help="The step for which the owner was last reminded that the process "
+        "stays too long: one reminder per stay in a step.",
+    )
     lead_id = fields.Many2one(
         "crm.lead",
         string="Lead",
@@ -255,18 +264,19 @@ class CrmSalesProcess(models.Model):
         record the new steps and the log. Nothing is changed unless every
         process passes every check."""
         plans = self._plan(transitions, values)
-        with self.env.cr.savepoint(), engine_writes():
-            created = {}
-            for (effect, transition), processes in self._group_plans(plans).items():
-                method = getattr(processes, f"_effect_{effect}")
-                created.update(method(transition, plans) or {})
-            self._finish(plans, created)
+        with self.env.cr.savepoint():
+            with engine_writes():
+                created = {}
+                for (effect, transition), processes in self._group_plans(plans).items():
+                    method = getattr(processes, f"_effect_{effect}")
+                    created.update(method(transition, plans) or {})
+                self._finish(plans, created)
+            # outside the engine's rights (the guard applies), inside its
+            # savepoint: a failing server action undoes the transition
+            self._run_server_actions(plans, created)
             self.env.flush_all()
-        self._run_server_actions(plans)
         if len(self) == 1 and created:
-            return created[self].with_context(
-                sales_process_open=True
-            )._get_form_action()
+            return created[self]._get_form_action()
         return True
 
     def _group_plans(self, plans):
@@ -860,9 +870,67 @@ class CrmSalesProcess(models.Model):
             "new_lead_id": record.id if record != plan["record"] else False,
         }
 
-    def _run_server_actions(self, plans):
-        """Hook for the per-transition server actions of customized workflows."""
-        return True
+    def _run_server_actions(self, plans, created):
+        """The server action of each transition, on the records the processes
+        are about after it."""
+        records_by_action = defaultdict(lambda: self.env["crm.lead"])
+        for process, plan in plans.items():
+            action = plan["transition"].sudo().server_action_id
+            if action:
+                records_by_action[action] |= created.get(process) or plan["record"]
+        for action, records in records_by_action.items():
+            # run with the user's rights (run() itself reads the action as sudo)
+            action.sudo(False).with_context(
+                active_model="crm.lead", active_ids=records.ids, active_id=records[:1].id
+            ).run()
+
+    @api.model
+    def _cron_remind_overdue(self):
+        """Schedule an activity for the owner of each open process that has
+        stayed in its step longer than the step allows; once per stay."""
+        steps = self.env["crm.sales.process.step"].search(
+            [("max_days", ">", 0), ("is_final", "=", False)]
+        )
+        activity_type = self.env.ref(
+            "crm_sales_process.mail_activity_type_step_overdue", raise_if_not_found=False
+        )
+        now = fields.Datetime.now()
+        lead_model = self.env["ir.model"]._get_id("crm.lead")
+        vals_list = []
+        reminded = self.browse()
+        for step in steps:
+            overdue = self.search(
+                [
+                    ("step_id", "=", step.id),
+                    ("date_step", "<", now - timedelta(days=step.max_days)),
+                    "|",
+                    ("overdue_step_id", "=", False),
+                    ("overdue_step_id", "!=", step.id),
+                ]
+            )
+            for process in overdue.filtered("current_lead_id"):
+                names = ", ".join(process._available_transitions()[process].mapped("name"))
+                vals_list.append({
+                    "res_model_id": lead_model,
+                    "res_id": process.current_lead_id.id,
+                    "activity_type_id": activity_type.id if activity_type else False,
+                    "user_id": (process.user_id or process.team_id.user_id or self.env.user).id,
+                    "date_deadline": fields.Date.context_today(self),
+                    "summary": self.env._('Overdue in step "%(step)s"', step=step.name),
+                    "note": self.env._(
+                        '"%(process)s" has been in step "%(step)s" for %(days)s days, more than the '
+                        "%(max)s days it allows. Next moves: %(names)s.",
+                        process=process.name,
+                        step=step.name,
+                        days=process.days_in_step,
+                        max=step.max_days,
+                        names=names or self.env._("none"),
+                    ),
+                })
+            overdue.write({"overdue_step_id": step.id})
+            reminded |= overdue
+        self.env["mail.activity"].sudo().create(vals_list)
+        return reminded
 
     # ------------------------------------------------------------------
     # Start

@@ -6,14 +6,17 @@ class CrmSalesProcessLog(models.Model):
     _name = "crm.sales.process.log"
     _description = "Sales Process Transition Log"
     _order = "date desc, id desc"
-    _rec_name = "transition_id"
 
     process_id = fields.Many2one(
         "crm.sales.process", required=True, index=True, ondelete="cascade", readonly=True
     )
     transition_id = fields.Many2one(
-        "crm.sales.process.transition", required=True, ondelete="restrict", readonly=True
+        "crm.sales.process.transition",
+        ondelete="restrict",
+        readonly=True,
+        help="Empty for a move to another workflow (see the note).",
     )
+    note = fields.Char(readonly=True)
     from_step_id = fields.Many2one(
         "crm.sales.process.step", string="From Step", ondelete="restrict", readonly=True
     )
@@ -31,6 +34,11 @@ class CrmSalesProcessLog(models.Model):
         "crm.lead", string="Created Record", ondelete="set null", readonly=True
     )
     company_id = fields.Many2one(related="process_id.company_id", store=True)
+
+    @api.depends("transition_id", "note")
+    def _compute_display_name(self):
+        for log in self:
+            log.display_name = log.transition_id.name or log.note
 
     @api.depends("values")
     def _compute_values_text(self):

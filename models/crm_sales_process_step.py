@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 
 class CrmSalesProcessStep(models.Model):
@@ -75,3 +76,50 @@ class CrmSalesProcessStep(models.Model):
             step.display_name = (
                 f"{step.workflow_id.name} / {step.name}" if show_workflow else step.name
             )
+
+    def write(self, vals):
+        if vals.get("active") is False:
+            busy = self.env["crm.sales.process"].search(
+                [("step_id", "in", self.ids), ("is_closed", "=", False)], limit=1
+            )
+            if busy:
+                raise UserError(
+                    self.env._(
+                        'Processes are running in step "%(step)s": move them to another step '
+                        "(Move Processes) before archiving it.",
+                        step=busy.step_id.name,
+                    )
+                )
+        workflows = self.workflow_id
+        result = super().write(vals)
+        (workflows | self.workflow_id)._check_in_use_usable()
+        return result
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        steps = super().create(vals_list)
+        steps.workflow_id._check_in_use_usable()
+        return steps
+
+    def unlink(self):
+        self.check_access("unlink")
+        process = self.env["crm.sales.process"].sudo().search([("step_id", "in", self.ids)], limit=1)
+        log = self.env["crm.sales.process.log"].sudo().search(
+            ["|", ("from_step_id", "in", self.ids), ("to_step_id", "in", self.ids)], limit=1
+        )
+        lead = self.env["crm.lead"].sudo().with_context(active_test=False).search(
+            [("sales_process_step_id", "in", self.ids)], limit=1
+        )
+        used = (process.step_id | log.from_step_id | log.to_step_id | lead.sales_process_step_id) & self
+        if used:
+            raise UserError(
+                self.env._(
+                    'Step "%(step)s" is used by Sales Processes or their log: archive it instead '
+                    "of deleting it.",
+                    step=used[:1].name,
+                )
+            )
+        workflows = self.workflow_id
+        result = super().unlink()
+        workflows._check_in_use_usable()
+        return result

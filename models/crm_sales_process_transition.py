@@ -2,6 +2,7 @@
 from lxml import etree
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools.safe_eval import safe_eval
 
 EFFECTS = [
@@ -125,6 +126,14 @@ class CrmSalesProcessTransition(models.Model):
         help="A domain on the lead or opportunity: the transition is offered "
         "only when the record matches it.",
     )
+    server_action_id = fields.Many2one(
+        "ir.actions.server",
+        string="Server Action",
+        domain="[('model_id.model', '=', 'crm.lead')]",
+        ondelete="restrict",
+        help="Run on the lead or opportunity after the transition's effect, "
+        "with the rights of the user; if it fails, the transition is undone.",
+    )
     required_field_ids = fields.Many2many(
         "ir.model.fields",
         "crm_sales_process_transition_field_rel",
@@ -141,20 +150,114 @@ class CrmSalesProcessTransition(models.Model):
         for transition in self:
             transition.is_start = not transition.from_step_ids
 
+    _code_uniq = models.Constraint(
+        "UNIQUE(workflow_id, code)", "A transition code must be unique in its workflow."
+    )
+
+    @api.constrains("workflow_id", "from_step_ids", "to_step_id", "effect")
+    def _check_shape(self):
+        """A transition links steps of its own workflow, and its effect fits
+        the steps it leaves and reaches (e.g. qualify: from an open lead step
+        to an open opportunity step)."""
+        for transition in self:
+            problems = transition._shape_problems()
+            if problems:
+                raise ValidationError(
+                    self.env._(
+                        'Transition "%(name)s" of "%(workflow)s": %(problems)s.',
+                        name=transition.name,
+                        workflow=transition.workflow_id.name,
+                        problems="; ".join(problems),
+                    )
+                )
+
+    def _shape_problems(self):
+        self.ensure_one()
+        _ = self.env._
+        steps = self.from_step_ids | self.to_step_id
+        if steps.workflow_id != self.workflow_id:
+            return [_("its steps must belong to its own workflow")]
+        effect_label = dict(self._fields["effect"]._description_selection(self.env))[self.effect]
+        if self.effect == "start" or not self.from_step_ids:
+            if self.effect != "start":
+                return [_("a transition without From Steps starts a process: give it the "
+                          "effect \"Start a process\", or choose its From Steps")]
+            if self.from_step_ids:
+                return [_("a start transition has no From Steps")]
+            if self.to_step_id.outcome != "open":
+                return [_("a process starts in an open step, not in \"%s\"", self.to_step_id.name)]
+            return []
+        (from_type, from_outcomes), arrival = EFFECT_SHAPES[self.effect]
+        problems = []
+        for step in self.from_step_ids:
+            if from_type and step.record_type != from_type or step.outcome not in from_outcomes:
+                problems.append(
+                    _('"%(effect)s" cannot leave from "%(step)s" (a %(outcome)s %(type)s step)',
+                      effect=effect_label, step=step.name, outcome=step.outcome, type=step.record_type)
+                )
+        to_step = self.to_step_id
+        if self.effect == "follow_up":
+            if to_step not in self.from_step_ids:
+                problems.append(_("a follow-up stays in its step: its To Step must be one of its From Steps"))
+        else:
+            to_type, to_outcome = arrival
+            if (to_type or self.from_step_ids[:1].record_type) != to_step.record_type or (
+                to_step.outcome != to_outcome
+            ):
+                problems.append(
+                    _('"%(effect)s" cannot lead to "%(step)s" (a %(outcome)s %(type)s step)',
+                      effect=effect_label, step=to_step.name, outcome=to_step.outcome,
+                      type=to_step.record_type)
+                )
+            if self.effect == "none" and set(self.from_step_ids.mapped("record_type")) != {to_step.record_type}:
+                problems.append(_("a transition without effect keeps the record type: lead steps "
+                                  "to lead steps, opportunity steps to opportunity steps"))
+        return problems
+
+    @api.constrains("domain")
+    def _check_domain(self):
+        for transition in self:
+            try:
+                domain = safe_eval(transition.domain or "[]", {"uid": self.env.uid, "user": self.env.user})
+                self.env["crm.lead"].search(domain, limit=1)
+            except Exception as error:  # noqa: BLE001 -- any failure means an invalid condition
+                raise ValidationError(
+                    self.env._(
+                        'The condition of transition "%(name)s" is not a valid domain on leads: %(error)s',
+                        name=transition.name,
+                        error=error,
+                    )
+                ) from None
+
     @api.model_create_multi
     def create(self, vals_list):
         transitions = super().create(vals_list)
+        transitions.workflow_id._check_in_use_usable()
         self.env.registry.clear_cache("templates")
         return transitions
 
     def write(self, vals):
+        workflows = self.workflow_id
         result = super().write(vals)
+        (workflows | self.workflow_id)._check_in_use_usable()
         # the header buttons of the forms are built from the transitions
         self.env.registry.clear_cache("templates")
         return result
 
     def unlink(self):
+        self.check_access("unlink")
+        used = self.env["crm.sales.process.log"].sudo().search([("transition_id", "in", self.ids)], limit=1)
+        if used:
+            raise UserError(
+                self.env._(
+                    'Transition "%(name)s" is in the log of Sales Processes: archive it instead '
+                    "of deleting it.",
+                    name=used.transition_id.name,
+                )
+            )
+        workflows = self.workflow_id
         result = super().unlink()
+        workflows._check_in_use_usable()
         self.env.registry.clear_cache("templates")
         return result
 

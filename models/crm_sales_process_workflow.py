@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
 
 
 class CrmSalesProcessWorkflow(models.Model):
@@ -28,6 +29,10 @@ class CrmSalesProcessWorkflow(models.Model):
         "crm.team", "sales_process_workflow_id", string="Sales Teams"
     )
     process_count = fields.Integer(compute="_compute_process_count")
+    problems = fields.Text(
+        compute="_compute_problems",
+        help="What to fix before a sales channel can use this workflow.",
+    )
 
     def _compute_process_count(self):
         counts = dict(
@@ -37,6 +42,116 @@ class CrmSalesProcessWorkflow(models.Model):
         )
         for workflow in self:
             workflow.process_count = counts.get(workflow, 0)
+
+    @api.depends("step_ids", "transition_ids", "step_ids.active", "transition_ids.active",
+                 "transition_ids.from_step_ids", "transition_ids.to_step_id")
+    def _compute_problems(self):
+        for workflow in self:
+            workflow.problems = "\n".join(workflow._structure_problems()) or False
+
+    def _structure_problems(self):
+        """What keeps the workflow from being used, each with what to fix."""
+        self.ensure_one()
+        _ = self.env._
+        problems = []
+        starts = self.transition_ids.filtered("is_start")
+        if not starts:
+            problems.append(_("Add a start transition (no From Steps, effect \"Start a process\") "
+                              "so that processes can start."))
+        reached = starts.to_step_id
+        frontier = reached
+        while frontier:
+            following = self.transition_ids.filtered(
+                lambda t: t.from_step_ids & frontier
+            ).to_step_id - reached
+            reached |= following
+            frontier = following
+        for step in self.step_ids - reached:
+            problems.append(_('Step "%(step)s" cannot be reached from a start: add a transition '
+                              "that leads to it, or archive it.", step=step.name))
+        return problems
+
+    def _is_in_use(self):
+        self.ensure_one()
+        return bool(
+            self.team_ids.filtered(lambda team: team.channel_type == "b2b")
+            or self.env["crm.sales.process"].search_count(
+                [("workflow_id", "=", self.id), ("is_closed", "=", False)], limit=1
+            )
+        )
+
+    def _check_in_use_usable(self):
+        self.filtered(lambda w: w.active and w._is_in_use())._check_usable()
+
+    def _check_usable(self):
+        """Refuse an incomplete workflow where processes run or start."""
+        for workflow in self:
+            problems = workflow._structure_problems()
+            if problems:
+                raise ValidationError(
+                    self.env._('The workflow "%(name)s" is used by sales channels or running '
+                               "processes and must stay complete:\n%(problems)s\n"
+                               "To change its structure, Duplicate the workflow, edit the copy, "
+                               "then give it to the channels (and Move Processes).",
+                               name=workflow.name, problems="\n".join(problems))
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        workflows = super().create(vals_list)
+        workflows._check_in_use_usable()
+        return workflows
+
+    def write(self, vals):
+        if vals.get("active") is False and self.team_ids:
+            raise UserError(
+                self.env._(
+                    "Sales channels use this workflow (%(teams)s): give them another one "
+                    "before archiving it.",
+                    teams=", ".join(self.team_ids.mapped("name")),
+                )
+            )
+        result = super().write(vals)
+        # drafts may be saved half-built (their form lists what is missing);
+        # a workflow in use must stay complete
+        self._check_in_use_usable()
+        return result
+
+    def unlink(self):
+        self.check_access("unlink")
+        if self.env["crm.sales.process"].sudo().search_count([("workflow_id", "in", self.ids)], limit=1):
+            raise UserError(self.env._("Sales Processes follow this workflow: archive it instead of deleting it."))
+        return super().unlink()
+
+    def copy_data(self, default=None):
+        vals_list = super().copy_data(default)
+        if "name" not in (default or {}):
+            for workflow, vals in zip(self, vals_list):
+                vals["name"] = self.env._("%s (copy)", workflow.name)
+        return vals_list
+
+    def copy(self, default=None):
+        """A deep copy: the steps and transitions are copied too, the
+        transitions pointing to the copied steps. The copy is independent:
+        editing it changes neither the original nor its processes."""
+        copies = super().copy(default)
+        for original, copy in zip(self, copies):
+            original = original.with_context(active_test=False)
+            steps = original.step_ids
+            new_steps = self.env["crm.sales.process.step"].create(
+                [dict(vals, workflow_id=copy.id) for vals in steps.copy_data()]
+            )
+            step_map = dict(zip(steps, new_steps))
+            transitions = original.transition_ids
+            vals_list = transitions.copy_data()
+            for transition, vals in zip(transitions, vals_list):
+                vals.update(
+                    workflow_id=copy.id,
+                    from_step_ids=[fields.Command.set([step_map[s].id for s in transition.from_step_ids])],
+                    to_step_id=step_map[transition.to_step_id].id,
+                )
+            self.env["crm.sales.process.transition"].create(vals_list)
+        return copies
 
     @api.model
     def _get_default(self):
@@ -60,6 +175,18 @@ class CrmSalesProcessWorkflow(models.Model):
         action["domain"] = [("workflow_id", "=", self.id)]
         action["context"] = {"search_default_group_by_step": 1}
         return action
+
+    def action_move_processes(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Move Processes"),
+            "res_model": "crm.sales.process.move",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_source_workflow_id": self.id},
+        }
 
     @api.model
     def _link_default_stages(self):

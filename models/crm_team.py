@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class CrmTeam(models.Model):
@@ -29,3 +30,17 @@ class CrmTeam(models.Model):
         for team in self:
             if team.channel_type == "b2b" and not team.sales_process_workflow_id:
                 team.sales_process_workflow_id = default
+
+    @api.constrains("channel_type", "sales_process_workflow_id")
+    def _check_sales_process_workflow(self):
+        for team in self.filtered(lambda t: t.channel_type == "b2b"):
+            workflow = team.sales_process_workflow_id
+            if not workflow:
+                raise ValidationError(
+                    self.env._('The B2B channel "%(team)s" needs a Sales Process workflow.', team=team.name)
+                )
+            if not workflow.active:
+                raise ValidationError(
+                    self.env._('The workflow "%(workflow)s" is archived.', workflow=workflow.name)
+                )
+            workflow._check_usable()

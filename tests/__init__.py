@@ -6,3 +6,4 @@ from . import test_security
 from . import test_rpc
 from . import test_ui
 from . import test_views
+from . import test_workflow_config

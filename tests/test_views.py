@@ -53,7 +53,7 @@ class TestViews(SalesProcessCase):
             return self.cr.sql_log_count - before, len(buttons)
 
         cost, count = warm_cost()
-        workflow = self.workflow.copy({"name": "Many buttons"})
+        workflow = self.env["crm.sales.process.workflow"].create({"name": "Many buttons"})
         step = self.env["crm.sales.process.step"].create(
             {"workflow_id": workflow.id, "code": "extra", "name": "Extra", "record_type": "opportunity"}
         )
