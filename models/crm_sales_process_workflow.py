@@ -1,6 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+
+from .workflow_diagram import render_svg
 
 
 class CrmSalesProcessWorkflow(models.Model):
@@ -29,6 +33,12 @@ class CrmSalesProcessWorkflow(models.Model):
         "crm.team", "sales_process_workflow_id", string="Sales Teams"
     )
     process_count = fields.Integer(compute="_compute_process_count")
+    diagram = fields.Html(
+        compute="_compute_diagram",
+        sanitize=False,
+        help="The steps as boxes and the transitions as labelled arrows; final "
+        "steps have a double border.",
+    )
     problems = fields.Text(
         compute="_compute_problems",
         help="What to fix before a sales channel can use this workflow.",
@@ -42,6 +52,28 @@ class CrmSalesProcessWorkflow(models.Model):
         )
         for workflow in self:
             workflow.process_count = counts.get(workflow, 0)
+
+    @api.depends("step_ids.name", "step_ids.sequence", "step_ids.is_final", "step_ids.outcome",
+                 "step_ids.record_type", "transition_ids.name", "transition_ids.sequence",
+                 "transition_ids.from_step_ids", "transition_ids.to_step_id",
+                 "transition_ids.button_style")
+    def _compute_diagram(self):
+        for workflow in self:
+            # labels are escaped by render_svg: the markup is safe to show
+            workflow.diagram = Markup(render_svg(*workflow._diagram_data()))
+
+    def _diagram_data(self):
+        """(steps, transitions) as workflow_diagram takes them."""
+        self.ensure_one()
+        steps = self.step_ids.sorted(lambda s: (s.sequence, s.id))
+        return (
+            [{"id": step.id, "label": step.name or "", "final": step.is_final,
+              "kind": step.record_type, "outcome": step.outcome} for step in steps],
+            [{"label": t.name or "", "from": [s.id for s in t.from_step_ids if s in steps],
+              "to": t.to_step_id.id, "style": t.button_style}
+             for t in self.transition_ids.sorted(lambda t: (t.sequence, t.id))
+             if t.to_step_id in steps],
+        )
 
     @api.depends("step_ids", "transition_ids", "step_ids.active", "transition_ids.active",
                  "transition_ids.from_step_ids", "transition_ids.to_step_id")

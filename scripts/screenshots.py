@@ -173,7 +173,7 @@ def take(url, db, login, password, out):
 
         workflow = odoo.call("crm.sales.process.workflow", "search_read", [], ["id"], limit=1)[0]["id"]
         browser.open(f"{url}/odoo/action-crm_sales_process.crm_sales_process_workflow_action/{workflow}",
-                     ".o_form_view .o_notebook")
+                     ".o_field_widget[name=diagram] svg")
         browser.shot(os.path.join(out, "screenshot_workflow.png"))
     finally:
         browser.close()

@@ -104,3 +104,66 @@ class TestXmlRpc(HttpCase, SalesProcessCase):
             self.call("crm.sales.process", "start_from_lead", lead_id)
         self.assertIn("already follows", caught.exception.faultString)
         self.assertEqual(self.read_process(process_id)["step_code"], "new_opportunity")
+
+
+@tagged("post_install", "-at_install")
+class TestXmlRpcCustomize(HttpCase, SalesProcessCase):
+    """An administrator customizes the workflow through XML-RPC alone."""
+
+    def call(self, model, method, *args, **kwargs):
+        return self.xmlrpc_object.execute_kw(
+            self.env.cr.dbname, self.uid, "sp_manager", model, method, list(args), kwargs
+        )
+
+    def test_copy_customize_assign_and_run(self):
+        self.uid = self.xmlrpc_common.authenticate(self.env.cr.dbname, "sp_manager", "sp_manager", {})
+        copy = self.call("crm.sales.process.workflow", "copy", [self.workflow.id], {"name": "RPC custom"})
+        copy_id = copy[0] if isinstance(copy, list) else copy
+        steps = {
+            s["code"]: s["id"]
+            for s in self.call("crm.sales.process.step", "search_read", [("workflow_id", "=", copy_id)], ["code"])
+        }
+        transitions = {
+            t["code"]: t["id"]
+            for t in self.call("crm.sales.process.transition", "search_read",
+                               [("workflow_id", "=", copy_id)], ["code"])
+        }
+        negotiation = self.call("crm.sales.process.step", "create", {
+            "workflow_id": copy_id, "code": "negotiation", "name": "Negotiation",
+            "record_type": "opportunity", "sequence": 45,
+        })
+        negotiate = self.call("crm.sales.process.transition", "create", {
+            "workflow_id": copy_id, "code": "negotiate", "name": "Negotiate", "effect": "none",
+            "from_step_ids": [(6, 0, [steps["developed_opportunity"]])], "to_step_id": negotiation,
+            "button_style": "primary", "sequence": 55,
+        })
+        self.call("crm.sales.process.transition", "write", [transitions["close_as_won"]],
+                  {"from_step_ids": [(4, negotiation)]})
+        team = self.call("crm.team", "create", {"name": "RPC custom channel", "channel_type": "b2b",
+                                               "sales_process_workflow_id": copy_id})
+        lead = self.call("crm.lead", "create", {"name": "RPC custom lead", "type": "lead", "team_id": team})
+        process = self.call("crm.sales.process", "start_from_lead", lead)
+        for code, values in (("qualify", {"company_name": "RPC custom SP"}),
+                             ("develop", {"partner_id": self.customer.id})):
+            self.call("crm.sales.process", "run_transition", [process], code, values)
+        [data] = self.call("crm.sales.process", "read", [process], ["available_transition_ids", "workflow_id"])
+        self.assertEqual(data["workflow_id"][0], copy_id)
+        self.assertIn(negotiate, data["available_transition_ids"])
+        self.call("crm.sales.process", "run_transition", [process], "negotiate", {})
+        [data] = self.call("crm.sales.process", "read", [process], ["step_code", "available_transition_ids"])
+        self.assertEqual(data["step_code"], "negotiation")
+        self.assertIn(transitions["close_as_won"], data["available_transition_ids"])
+        self.call("crm.sales.process", "run_transition", [process], "close_as_won", {"close_revenue": 10})
+        # a process of the default workflow is unaffected
+        default_process = self._process_at("developed_opportunity")
+        [data] = self.call("crm.sales.process", "read", [default_process.id], ["available_transition_ids"])
+        self.assertNotIn(negotiate, data["available_transition_ids"])
+        self.assertEqual(
+            sorted(data["available_transition_ids"]),
+            sorted(self.workflow.transition_ids.filtered(
+                lambda t: t.code in ("close_as_won", "close_as_lost")).ids),
+        )
+        # the lead form shows the new button
+        views = self.call("crm.lead", "get_views", [(False, "form")])
+        self.assertIn('string="Negotiate"', views["views"]["form"]["arch"])
+        self.assertIn(f'invisible="{negotiate} not in sales_process_transition_ids"', views["views"]["form"]["arch"])

@@ -60,3 +60,31 @@ class TestUi(HttpCase, SalesProcessCase):
         self.assertEqual(deal.step_code, "developed_opportunity")
         self.assertEqual(deal.opportunity_id.budget_amount, 5000)
         self.assertEqual(lead.step_code, "new_lead")
+
+    def test_tour_admin_customizes_and_salesman_uses(self):
+        self.start_tour(
+            f"/odoo/action-crm_sales_process.crm_sales_process_workflow_action/{self.workflow.id}",
+            "crm_sales_process_customize",
+            login="admin",
+        )
+        clone = self.env["crm.sales.process.workflow"].search([("name", "=", "B2B with Negotiation")])
+        self.assertEqual(len(clone), 1)
+        negotiate = clone.transition_ids.filtered(lambda t: t.code == "negotiate")
+        self.assertEqual(negotiate.from_step_ids.code, "developed_opportunity")
+        self.assertEqual(negotiate.to_step_id.name, "Negotiation")
+        self.assertFalse(self.workflow.step_ids.filtered(lambda s: s.code == "negotiation"))
+        self.start_tour(
+            f"/odoo/action-sales_team.crm_team_action_config/{self.team.id}",
+            "crm_sales_process_assign_workflow",
+            login="admin",
+        )
+        self.assertEqual(self.team.sales_process_workflow_id, clone)
+        process = self._process_at("developed_opportunity")
+        self.assertEqual(process.workflow_id, clone)
+        self.start_tour(
+            f"/odoo/action-crm.crm_lead_action_pipeline/{process.opportunity_id.id}",
+            "crm_sales_process_negotiate",
+            login="sp_salesman",
+        )
+        self.assertEqual(process.step_id, negotiate.to_step_id)
+        self.assertEqual(process.log_ids.sorted()[0].transition_id, negotiate)

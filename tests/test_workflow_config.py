@@ -397,3 +397,66 @@ class TestWorkflowConfig(SalesProcessCase):
         self.Process._cron_remind_overdue()
         self.assertEqual(len(reminders(late)), 2)
         self.assertEqual(late.overdue_step_id, self.steps["new_opportunity"])
+
+    # -- diagram ---------------------------------------------------------------
+
+    def test_diagram_of_the_default_workflow(self):
+        from lxml import etree
+
+        svg = etree.fromstring(str(self.workflow.diagram).encode())
+        texts = {node.text for node in svg.iter("{http://www.w3.org/2000/svg}text")}
+        self.assertLessEqual(set(self.workflow.step_ids.mapped("name")), texts)
+        self.assertLessEqual(set(self.workflow.transition_ids.mapped("name")), texts)
+        self.assertTrue(svg.get("viewBox"))
+
+    def test_diagram_stays_readable_for_15_steps(self):
+        from ..models.workflow_diagram import layout
+
+        workflow = self.env["crm.sales.process.workflow"].create({"name": "Fifteen"})
+        Step = self.env["crm.sales.process.step"]
+        steps = Step.create([
+            {"workflow_id": workflow.id, "code": f"s{i}", "name": f"Step number {i}", "sequence": i,
+             "record_type": "opportunity"} for i in range(13)
+        ]) | Step.create([
+            {"workflow_id": workflow.id, "code": "won", "name": "Signed", "sequence": 90,
+             "record_type": "opportunity", "outcome": "won", "is_final": True},
+            {"workflow_id": workflow.id, "code": "lost", "name": "Lost", "sequence": 91,
+             "record_type": "opportunity", "outcome": "lost", "is_final": True},
+        ])
+        won, lost = steps[-2:]
+        Transition = self.env["crm.sales.process.transition"]
+        Transition.create({"workflow_id": workflow.id, "code": "start", "name": "Start", "effect": "start",
+                           "to_step_id": steps[0].id})
+        Transition.create([
+            {"workflow_id": workflow.id, "code": f"next{i}", "name": f"Advance {i}",
+             "from_step_ids": [Command.set(steps[i].ids)], "to_step_id": steps[i + 1].id}
+            for i in range(12)
+        ])
+        Transition.create([
+            {"workflow_id": workflow.id, "code": "back", "name": "Back to start",
+             "from_step_ids": [Command.set(steps[7].ids)], "to_step_id": steps[1].id},
+            {"workflow_id": workflow.id, "code": "sign", "name": "Sign", "effect": "close_won",
+             "from_step_ids": [Command.set(steps[10:13].ids)], "to_step_id": won.id},
+            {"workflow_id": workflow.id, "code": "lose", "name": "Give up", "effect": "close_lost",
+             "from_step_ids": [Command.set(steps[2:13].ids)], "to_step_id": lost.id},
+        ])
+        self.assertFalse(workflow.problems)
+        geometry = layout(*workflow._diagram_data())
+        boxes = list(geometry["nodes"].values())
+        self.assertEqual(len(boxes), 15)
+
+        def overlap(a, b):
+            return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+        for i, box in enumerate(boxes):
+            for other in boxes[i + 1:]:
+                self.assertFalse(overlap(box, other), "step boxes do not overlap")
+        labels = [edge["label_box"] for edge in geometry["edges"]]
+        for label in labels:
+            for box in boxes:
+                self.assertFalse(overlap(label, box), "labels stay off the boxes")
+        # one arrow per (from step, to step) of every transition
+        expected = sum(max(len(t.from_step_ids), 1) for t in workflow.transition_ids)
+        self.assertEqual(len(geometry["edges"]), expected)
+        self.assertLessEqual(geometry["width"], 1400)
+        self.assertIn("Signed", str(workflow.diagram))
