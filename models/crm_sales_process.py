@@ -495,6 +495,13 @@ class CrmSalesProcess(models.Model):
             vals.setdefault("date_start", today)
         elif effect == "qualify":
             vals.setdefault("opportunity_name", record.name)
+            # each lead of a batch its own customer: its company, else its company name
+            if not vals.get("partner_id") and not vals.get("company_name"):
+                company = record.partner_id.commercial_partner_id
+                if company.is_company:
+                    vals["partner_id"] = company.id
+                elif record.partner_name:
+                    vals["company_name"] = record.partner_name
         elif effect in ("close_won", "close_lost"):
             vals.setdefault("close_date", today)
 
@@ -1106,12 +1113,8 @@ class CrmSalesProcess(models.Model):
         effect = transition.effect
         today = fields.Date.to_string(fields.Date.context_today(self))
         if effect == "qualify":
-            vals = {"opportunity_name": lead.name, "company_name": lead.partner_name}
-            company = lead.partner_id.commercial_partner_id
-            if company.is_company:
-                vals["partner_id"] = company.id
-            if lead.description:
-                vals["notes"] = lead.description
+            vals = {"notes": lead.description}
+            self._complete_values(transition, vals, lead)
         elif effect == "develop":
             vals = {
                 "partner_id": lead.partner_id.commercial_partner_id.id,

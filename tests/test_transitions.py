@@ -110,6 +110,16 @@ class TestTransitions(SalesProcessCase):
         self.assertEqual(process.opportunity_id.team_id, self.team)
         self.assertEqual(process.team_id, self.team)
 
+    def test_qualify_batch_defaults_to_each_leads_company(self):
+        first = self._start(self._lead("A", partner_name="Alpha SP"))
+        second = self._start(self._lead("B", partner_name="Beta SP"))
+        third = self._start(self._lead("C", partner_name=False, contact_name=False, email_from=False,
+                                       partner_id=self.customer_contact.id))
+        (first | second | third).run_transition("qualify")
+        self.assertEqual(first.opportunity_id.partner_id.parent_id.name, "Alpha SP")
+        self.assertEqual(second.opportunity_id.partner_id.parent_id.name, "Beta SP")
+        self.assertEqual(third.opportunity_id.partner_id, self.customer_contact)
+
     def test_qualify_with_partner(self):
         process = self._start(self._lead(contact_name=False, email_from=False))
         process.run_transition("qualify", {"partner_id": self.customer.id})
