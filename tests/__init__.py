@@ -7,3 +7,6 @@ from . import test_rpc
 from . import test_ui
 from . import test_views
 from . import test_workflow_config
+from . import test_properties
+from . import test_security_matrix
+from . import test_upgrade_uninstall
