@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, LockError, UserError
+from odoo.exceptions import LockError, UserError
 from odoo.tools import escape_psql, plaintext2html
 from odoo.tools.mail import parse_contact_from_email
 
@@ -57,7 +57,6 @@ class CrmSalesProcess(models.Model):
         string="Step",
         index=True,
         ondelete="restrict",
-        tracking=True,
         group_expand="_read_group_step_ids",
         domain="[('workflow_id', '=', workflow_id)]",
     )
@@ -101,10 +100,13 @@ class CrmSalesProcess(models.Model):
         index=True,
         help="The lead or opportunity the process is about in its current step.",
     )
+    # related fields inherit the tracking of crm.lead's: the lead's chatter
+    # tracks them already, the process's must not repeat it on every transition
     team_id = fields.Many2one(
         related="current_lead_id.team_id",
         store=True,
         readonly=False,
+        tracking=False,
         string="Sales Channel",
         index=True,
     )
@@ -112,15 +114,18 @@ class CrmSalesProcess(models.Model):
         related="current_lead_id.user_id",
         store=True,
         readonly=False,
+        tracking=False,
         string="Owner",
         index=True,
     )
     company_id = fields.Many2one(
         related="current_lead_id.company_id", store=True, index=True
     )
-    partner_id = fields.Many2one(related="current_lead_id.partner_id", string="Customer")
+    partner_id = fields.Many2one(
+        related="current_lead_id.partner_id", string="Customer", tracking=False
+    )
     expected_revenue = fields.Monetary(
-        related="current_lead_id.expected_revenue", currency_field="company_currency"
+        related="current_lead_id.expected_revenue", currency_field="company_currency", tracking=False
     )
     company_currency = fields.Many2one(related="current_lead_id.company_currency")
     date_start = fields.Date(
@@ -266,6 +271,7 @@ class CrmSalesProcess(models.Model):
         plans = self._plan(transitions, values)
         with self.env.cr.savepoint():
             with engine_writes():
+                self._enter_steps(plans)
                 created = {}
                 for (effect, transition), processes in self._group_plans(plans).items():
                     method = getattr(processes, f"_effect_{effect}")
@@ -308,6 +314,8 @@ class CrmSalesProcess(models.Model):
             if problems:
                 errors.append(process._refusal(transition, "; ".join(problems)))
             plans[process] = {"transition": transition, "values": vals, "record": record}
+        if not errors:
+            self._plan_records(plans).check_access("write")
         if errors:
             more = len(errors) - MAX_LISTED_ERRORS
             message = "\n".join(errors[:MAX_LISTED_ERRORS])
@@ -429,16 +437,13 @@ class CrmSalesProcess(models.Model):
                 return None, self.env._(
                     "%(label)s must be a record id, not %(value)r", label=label, value=value
                 )
-            record = self.env[field.comodel_name].browse(value).exists()
+            Comodel = self.env[field.comodel_name].with_context(active_test=False)
+            Comodel.check_access("read")
+            # one query: exists, passes the record rules, and is it active
+            record = Comodel.search_fetch([("id", "=", value)], ["active"] if "active" in Comodel._fields else [])
             if not record:
                 return None, self.env._(
-                    "%(label)s: there is no record with id %(id)s", label=label, id=value
-                )
-            try:
-                record.check_access("read")
-            except AccessError:
-                return None, self.env._(
-                    "%(label)s: you cannot read record %(id)s", label=label, id=value
+                    "%(label)s: there is no record with id %(id)s you can read", label=label, id=value
                 )
             if "active" in record._fields and not record.active:
                 return None, self.env._(
@@ -762,11 +767,14 @@ class CrmSalesProcess(models.Model):
             vals = plans[process]["values"]
             groups[stage_by_lead[lead], vals["close_revenue"], vals["close_date"]] |= lead
         leads.action_unarchive()
+        today = fields.Date.to_string(fields.Date.context_today(self))
         for (stage, revenue, close_date), group in groups.items():
             # Odoo's won semantic: a won stage and probability 100 (crm.lead.write
-            # does the rest); then the submitted close date over its "now".
+            # does the rest, date_closed "now" included); another close date
+            # must come after it
             group.write({"stage_id": stage.id, "probability": 100, "expected_revenue": revenue})
-            group.write({"date_closed": self._close_datetime(close_date)})
+            if close_date != today:
+                group.write({"date_closed": self._close_datetime(close_date)})
 
     def _effect_close_lost(self, transition, plans):
         groups = defaultdict(lambda: self.env["crm.lead"])
@@ -774,8 +782,11 @@ class CrmSalesProcess(models.Model):
             vals = plans[process]["values"]
             groups[vals["lost_reason_id"], vals["close_date"]] |= plans[process]["record"]
         for (reason_id, close_date), leads in groups.items():
-            leads.action_set_lost(lost_reason_id=reason_id, expected_revenue=0)
-            leads.write({"date_closed": self._close_datetime(close_date)})
+            leads.action_set_lost(
+                lost_reason_id=reason_id,
+                expected_revenue=0,
+                date_closed=self._close_datetime(close_date),
+            )
 
     def _effect_reopen(self, transition, plans):
         return self._copy_records(
@@ -798,8 +809,24 @@ class CrmSalesProcess(models.Model):
         comes from; the old record is left exactly as it was."""
         originals = self._plan_records(plans)
         vals_list = originals.with_context(active_test=False).copy_data(default)
-        for vals, original in zip(vals_list, originals):
-            vals["sales_process_origin_id"] = original.id
+        to_step = plans[self[:1]]["transition"].to_step_id
+        for vals, process in zip(vals_list, self):
+            # linked at creation: its creation message already shows the step
+            vals.update(
+                sales_process_origin_id=plans[process]["record"].id,
+                sales_process_id=process.id,
+                sales_process_step_id=to_step.id,
+            )
+            if to_step.stage_id and to_step.record_type == "opportunity":
+                vals["stage_id"] = to_step.stage_id.id
+        # the default stage Odoo would search for each new record, once per team
+        stages = {}
+        for vals in vals_list:
+            if not vals.get("stage_id"):
+                team = vals.get("team_id") or False
+                if team not in stages:
+                    stages[team] = self.env["crm.lead"]._stage_find(team_id=team, domain=[("fold", "=", False)]).id
+                vals["stage_id"] = stages[team]
         copies = self.env["crm.lead"].create(vals_list)
         by_original = dict(zip(originals, copies))
         return {process: by_original[plans[process]["record"]] for process in self}
@@ -821,17 +848,47 @@ class CrmSalesProcess(models.Model):
     # After the effects: new steps, links, stages, log
     # ------------------------------------------------------------------
 
+    @api.model
+    def _step_after(self, process, plan):
+        """The step a plan leads to: a follow-up stays where it is."""
+        transition = plan["transition"]
+        return process.step_id if transition.effect == "follow_up" else transition.to_step_id
+
+    def _enter_steps(self, plans):
+        """The records a transition keeps take their new step (and an open
+        opportunity step its pipeline stage) before the effect runs, so that
+        the effect's own writes flush with them in one update per record.
+        Write access was checked for the whole batch: the writes go as sudo,
+        since a write call checks it again for each record."""
+        links = defaultdict(lambda: self.env["crm.lead"])
+        stages = defaultdict(lambda: self.env["crm.lead"])
+        for process, plan in plans.items():
+            if plan["transition"].effect in NEW_RECORD_EFFECTS:
+                continue  # the new record is linked at its creation
+            to_step = self._step_after(process, plan)
+            record = plan["record"]
+            if record.sales_process_id != process or record.sales_process_step_id != to_step:
+                links[process.id, to_step.id] |= record
+            stage = to_step.stage_id
+            if (
+                stage
+                and to_step.record_type == "opportunity"
+                and to_step.outcome == "open"
+                and record.stage_id != stage
+            ):
+                stages[stage.id] |= record
+        for (process_id, step_id), records in links.items():
+            records.sudo().write({"sales_process_id": process_id, "sales_process_step_id": step_id})
+        for stage_id, records in stages.items():
+            records.sudo().write({"stage_id": stage_id})
+
     def _finish(self, plans, created):
+        """The processes take their new step and record; one log line each."""
         now = fields.Datetime.now()
         process_groups = defaultdict(lambda: self.env["crm.sales.process"])
-        lead_groups = defaultdict(lambda: self.env["crm.lead"])
-        stage_groups = defaultdict(lambda: self.env["crm.lead"])
         log_vals = []
         for process, plan in plans.items():
-            transition = plan["transition"]
-            to_step = transition.to_step_id
-            if transition.effect == "follow_up":
-                to_step = process.step_id
+            to_step = self._step_after(process, plan)
             record = created.get(process) or plan["record"]
             update = {}
             if process.step_id != to_step:
@@ -843,23 +900,9 @@ class CrmSalesProcess(models.Model):
                 update["opportunity_id"] = record.id
             if update:
                 process_groups[tuple(sorted(update.items()))] |= process
-            if record.sales_process_id != process or record.sales_process_step_id != to_step:
-                lead_groups[process.id, to_step.id] |= record
-            stage = to_step.stage_id
-            if (
-                stage
-                and to_step.record_type == "opportunity"
-                and to_step.outcome == "open"
-                and record.stage_id != stage
-            ):
-                stage_groups[stage.id] |= record
             log_vals.append(process._log_values(plan, to_step, record, now))
         for update, processes in process_groups.items():
             processes.write(dict(update))
-        for (process_id, step_id), records in lead_groups.items():
-            records.write({"sales_process_id": process_id, "sales_process_step_id": step_id})
-        for stage_id, records in stage_groups.items():
-            records.write({"stage_id": stage_id})
         self.env["crm.sales.process.log"].sudo().create(log_vals)
         self.invalidate_recordset(["log_ids"])
 
@@ -875,6 +918,7 @@ class CrmSalesProcess(models.Model):
             "values": plan["values"],
             "lead_id": plan["record"].id,
             "new_lead_id": record.id if record != plan["record"] else False,
+            "company_id": record.company_id.id,
         }
 
     def _run_server_actions(self, plans, created):

@@ -33,7 +33,9 @@ class CrmSalesProcessLog(models.Model):
     new_lead_id = fields.Many2one(
         "crm.lead", string="Created Record", ondelete="set null", readonly=True
     )
-    company_id = fields.Many2one(related="process_id.company_id", store=True)
+    # the company of the process when the transition ran: a log line is
+    # history, and a stored related field would cost a recompute per transition
+    company_id = fields.Many2one("res.company", readonly=True, index=True)
 
     @api.depends("transition_id", "note")
     def _compute_display_name(self):

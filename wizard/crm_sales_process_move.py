@@ -90,6 +90,7 @@ class CrmSalesProcessMove(models.TransientModel):
                         "date": now,
                         "values": {},
                         "lead_id": process.current_lead_id.id,
+                        "company_id": process.company_id.id,
                         "note": self.env._(
                             'Moved from workflow "%(origin)s" to "%(target)s"',
                             origin=self.source_workflow_id.name,

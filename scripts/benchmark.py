@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+"""Side-by-side benchmark of the Sales Process transitions and Odoo's own
+operations on identical records, in one run, on a scratch database that has
+crm_sales_process installed (bin/benchmark makes one and drops it).
+
+Each row runs both sides as a sales manager (access rules included), each on
+its own fresh records, and counts the SQL queries and the wall time from the
+call to the end of its flush (tracking messages included). A warm-up run of
+every scenario comes first, so that caches are equally warm on both sides.
+
+    python3 scripts/benchmark.py --db DB --addons-path PATH [--processes 100000]
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from unittest import mock
+
+from lxml import etree
+
+import odoo
+from odoo import api
+from odoo.modules.registry import Registry
+
+ROWS = []
+
+
+class Counter:
+    def __init__(self):
+        self.queries = 0
+        self.seconds = 0.0
+
+
+@contextmanager
+def measure(env):
+    """Queries and seconds of the block, flush and pre-commit hooks included."""
+    env.flush_all()
+    env.cr.precommit.run()
+    counter = Counter()
+    before, start = env.cr.sql_log_count, time.perf_counter()
+    yield counter
+    env.flush_all()
+    env.cr.precommit.run()
+    env.flush_all()
+    counter.seconds = time.perf_counter() - start
+    counter.queries = env.cr.sql_log_count - before
+
+
+def row(name, size, ours, native, goal):
+    ROWS.append((name, size, ours, native, goal))
+
+
+def ratio(a, b):
+    return a / b if b else float("inf") if a else 1.0
+
+
+class Bench:
+    def __init__(self, env):
+        self.env = env
+        self.manager = env["res.users"].search([("login", "=", "bench_manager")]) or env["res.users"].create({
+            "name": "Bench Manager", "login": "bench_manager", "email": "bench@example.com",
+            "group_ids": [(6, 0, [env.ref("sales_team.group_sale_manager").id])],
+        })
+        self.team = env["crm.team"].search([("name", "=", "Bench B2B")]) or env["crm.team"].create({
+            "name": "Bench B2B", "channel_type": "b2b", "member_ids": [(6, 0, self.manager.ids)],
+        })
+        self.reason = env.ref("crm_sales_process.lost_reason_outsold")
+        self.customer = env["res.partner"].create({"name": "Bench Customer", "is_company": True})
+        self.menv = env(user=self.manager)
+        self.seq = 0
+
+    def leads(self, count, type="lead"):
+        """``count`` fresh leads alike: a contact, an email, a company name
+        (25 companies, several leads each, as in B2B)."""
+        self.seq += 1
+        vals = [{
+            "name": f"Bench {self.seq} lead {i}",
+            "type": type,
+            "team_id": self.team.id,
+            "user_id": self.manager.id,
+            "contact_name": f"Contact {self.seq}-{i}",
+            "email_from": f"contact{self.seq}x{i}@bench{i % 25}.example.com",
+            "partner_name": f"Bench Company {self.seq}-{i % 25}",
+            "expected_revenue": 1000 + i,
+        } for i in range(count)]
+        return self.menv["crm.lead"].with_context(mail_create_nolog=True).create(vals)
+
+    def processes(self, leads):
+        Process = self.menv["crm.sales.process"]
+        start = Process.start_from_lead if leads[:1].type == "lead" else Process.start_from_opportunity
+        return Process.browse(start(leads.ids))
+
+    # -- a. qualify vs Odoo's mass conversion wizard ---------------------------
+
+    def qualify(self, size):
+        ours = self.processes(self.leads(size))
+        native = self.leads(size)
+        with measure(self.env) as o:
+            ours.run_transition("qualify")
+        assert set(ours.opportunity_id.mapped("type")) == {"opportunity"}
+        with measure(self.env) as n:
+            self.menv["crm.lead2opportunity.partner.mass"].with_context(
+                active_model="crm.lead", active_ids=native.ids
+            ).create({}).action_mass_convert()
+        assert set(native.mapped("type")) == {"opportunity"}
+        return o, n
+
+    # -- b. close as won / lost vs action_set_won / action_set_lost --------------
+
+    def opportunities_in_process(self, size):
+        return self.processes(self.leads(size, "opportunity"))
+
+    def opportunities_like(self, processes):
+        """Native opportunities identical to those of ``processes``: same
+        values, same pipeline stage (the stage of their step)."""
+        native = self.leads(len(processes), "opportunity")
+        native.write({"stage_id": processes.opportunity_id[:1].stage_id.id})
+        return native
+
+    def close_won(self, size):
+        ours = self.opportunities_in_process(size)
+        native = self.opportunities_like(ours)
+        with measure(self.env) as o:
+            ours.run_transition("close_as_won", {"close_revenue": 1000})
+        with measure(self.env) as n:
+            native.action_set_won()
+        assert set(native.mapped("won_status")) == {"won"} == set(ours.opportunity_id.mapped("won_status"))
+        return o, n
+
+    def close_lost(self, size):
+        ours = self.opportunities_in_process(size)
+        native = self.opportunities_like(ours)
+        with measure(self.env) as o:
+            ours.run_transition("close_as_lost", {"lost_reason_id": self.reason.id})
+        with measure(self.env) as n:
+            native.action_set_lost(lost_reason_id=self.reason.id)
+        assert set(native.mapped("won_status")) == {"lost"} == set(
+            ours.opportunity_id.with_context(active_test=False).mapped("won_status"))
+        return o, n
+
+    # -- c. reopen / reactivate vs a plain copy() of the same records ------------
+
+    def reopen(self, size):
+        ours = self.opportunities_in_process(size)
+        ours.run_transition("close_as_won", {"close_revenue": 1})
+        native = ours.opportunity_id
+        with measure(self.env) as o:
+            ours.run_transition("reopen")
+        with measure(self.env) as n:
+            native.with_context(active_test=False).copy()
+        return o, n
+
+    def reactivate(self, size):
+        ours = self.processes(self.leads(size))
+        ours.run_transition("disqualify")
+        native = ours.lead_id.with_context(active_test=False)
+        with measure(self.env) as o:
+            ours.run_transition("reactivate")
+        with measure(self.env) as n:
+            native.copy({"active": True})
+        return o, n
+
+    # -- d. the lead form with and without the transition buttons ---------------
+
+    def form(self, warm):
+        Lead = self.menv["crm.lead"]
+        Transition = type(self.env["crm.sales.process.transition"])
+
+        def get_views():
+            if not warm:
+                self.env.registry.clear_cache("templates")
+            Lead.get_views([(False, "form")])
+
+        get_views()
+        with measure(self.env) as o:
+            for __ in range(20):
+                get_views()
+        with mock.patch.object(Transition, "_inject_header_buttons", lambda *a, **k: None):
+            self.env.registry.clear_cache("templates")
+            get_views()
+            with measure(self.env) as n:
+                for __ in range(20):
+                    get_views()
+        self.env.registry.clear_cache("templates")
+        return o, n
+
+    # -- e. grouping and the first list page at scale -----------------------------
+
+    def populate(self, count):
+        """``count`` opportunities, each in a process, in committed batches
+        through the engine (tracking off: history is not what is measured)."""
+        existing = self.env["crm.sales.process"].search_count([])
+        while existing < count:
+            size = min(2000, count - existing)
+            opportunities = self.leads(size, "opportunity").sudo()
+            self.env["crm.sales.process"].with_context(tracking_disable=True).start_from_opportunity(
+                opportunities.ids
+            )
+            existing += size
+            self.env.cr.commit()
+            self.env.invalidate_all()
+            print(f"  populated {existing} processes", file=sys.stderr)
+
+    def list_page(self, model, view_xmlid, domain):
+        """The first page of a list view as the web client loads it."""
+        Model = self.menv[model]
+        view = self.env.ref(view_xmlid)
+        arch = etree.fromstring(Model.get_views([(view.id, "list")])["views"]["list"]["arch"])
+        spec = {}
+        for node in arch.iterfind("field"):
+            field = Model._fields.get(node.get("name"))
+            if field:
+                relational = field.type in ("many2one", "one2many", "many2many")
+                spec[field.name] = {"fields": {"display_name": {}}} if relational else {}
+        return lambda: Model.web_search_read(domain, spec, limit=80, count_limit=10001)
+
+    def scale(self):
+        Process = self.menv["crm.sales.process"]
+        Lead = self.menv["crm.lead"]
+        pipeline = [("type", "=", "opportunity")]
+        results = {}
+        for name, ours_fn, native_fn in (
+            ("read_group by step / by stage",
+             lambda: Process.formatted_read_group([], ["step_id"], ["__count"]),
+             lambda: Lead.formatted_read_group(pipeline, ["stage_id"], ["__count"])),
+            ("first list page (80)",
+             self.list_page("crm.sales.process", "crm_sales_process.crm_sales_process_view_list", []),
+             self.list_page("crm.lead", "crm.crm_case_tree_view_oppor", pipeline)),
+        ):
+            ours_fn(), native_fn()  # warm
+            runs = []
+            for fn in (ours_fn, native_fn):
+                times, queries = [], []
+                for __ in range(5):
+                    self.env.invalidate_all()
+                    with measure(self.env) as counter:
+                        fn()
+                    times.append(counter.seconds)
+                    queries.append(counter.queries)
+                counter = Counter()
+                counter.seconds, counter.queries = statistics.median(times), max(queries)
+                runs.append(counter)
+            results[name] = runs
+        return results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--addons-path", required=True)
+    parser.add_argument("--processes", type=int, default=100000, help="processes for the scale rows (e)")
+    parser.add_argument("--sizes", default="50,500", help="batch sizes of the qualify row (a)")
+    parser.add_argument("--batch", type=int, default=500, help="batch size of rows b and c")
+    args = parser.parse_args()
+    odoo.tools.config.parse_config(["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn"])
+    registry = Registry(args.db)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, api.SUPERUSER_ID, {})
+        bench = Bench(env)
+        cr.commit()
+        # warm-up: every scenario once on a few records
+        for method in (bench.qualify, bench.close_won, bench.close_lost, bench.reopen, bench.reactivate):
+            method(5)
+        cr.rollback()
+        env.invalidate_all()
+        bench = Bench(env)
+        sizes = [int(s) for s in args.sizes.split(",")]
+        for size in sizes:
+            row("a. qualify vs mass convert wizard", size, *bench.qualify(size), goal=(1.0, 1.2))
+        batch = args.batch
+        row("b. close_as_won vs action_set_won", batch, *bench.close_won(batch), goal=(1.0, 1.2))
+        row("b. close_as_lost vs action_set_lost", batch, *bench.close_lost(batch), goal=(1.0, 1.2))
+        row("c. reopen vs copy()", batch, *bench.reopen(batch), goal=(1.0, 1.2))
+        row("c. reactivate vs copy()", batch, *bench.reactivate(batch), goal=(1.0, 1.2))
+        row("d. lead form get_views, warm (x20)", 1, *bench.form(warm=True), goal=(1.1, 1.1))
+        row("d. lead form get_views, cold (x20)", 1, *bench.form(warm=False), goal=(None, None))
+        cr.rollback()
+        env.invalidate_all()
+        if args.processes:
+            bench = Bench(env)
+            cr.commit()
+            bench.populate(args.processes)
+            for name, (o, n) in bench.scale().items():
+                row(f"e. {name}", args.processes, o, n, goal=(2.0, 2.0))
+        cr.rollback()
+    print_table()
+    return 0
+
+
+def print_table():
+    header = ("scenario", "records", "queries ours", "native", "ratio", "time ours", "native", "ratio", "goal")
+    lines = [header]
+    for name, size, o, n, (qgoal, tgoal) in ROWS:
+        qr, tr = ratio(o.queries, n.queries), ratio(o.seconds, n.seconds)
+        ok = (qgoal is None or qr <= qgoal) and (tgoal is None or tr <= tgoal)
+        goal = "-" if qgoal is None else f"q<={qgoal} t<={tgoal} {'met' if ok else 'MISSED'}"
+        lines.append((name, str(size), str(o.queries), str(n.queries), f"{qr:.2f}",
+                      f"{o.seconds * 1000:.0f} ms", f"{n.seconds * 1000:.0f} ms", f"{tr:.2f}", goal))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for i, line in enumerate(lines):
+        print(" | ".join(cell.ljust(widths[j]) for j, cell in enumerate(line)))
+        if i == 0:
+            print("-+-".join("-" * w for w in widths))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
