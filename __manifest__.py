@@ -35,6 +35,7 @@
             "crm_sales_process/static/tests/tours/**/*",
         ],
     },
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,
 }

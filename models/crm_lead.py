@@ -38,6 +38,12 @@ class CrmLead(models.Model):
         help="The step of the Sales Process this record is in; a record a "
         "process has moved on from keeps the step it was left in.",
     )
+    # the inverse of crm.sales.process.current_lead_id: with it the ORM finds
+    # the process to recompute when a lead changes by reading this field for
+    # the whole prefetch set, instead of one search per written lead
+    sales_process_current_ids = fields.One2many(
+        "crm.sales.process", "current_lead_id", string="Sales Process Followed"
+    )
     sales_process_readonly = fields.Boolean(related="sales_process_step_id.readonly")
     sales_process_workflow_id = fields.Many2one(related="sales_process_id.workflow_id")
     sales_process_guidance = fields.Html(related="sales_process_step_id.guidance")
@@ -429,6 +435,12 @@ class CrmLead(models.Model):
         if opportunities:
             Process.start_from_opportunity(opportunities.ids)
         return True
+
+    @api.model
+    def _get_view_cache_key(self, view_id=None, view_type="form", **options):
+        # the transition buttons depend on the workflows the companies can read
+        key = super()._get_view_cache_key(view_id, view_type, **options)
+        return key + (tuple(self.env.companies.ids),)
 
     @api.model
     def _get_view(self, view_id=None, view_type="form", **options):

@@ -314,8 +314,6 @@ class CrmSalesProcess(models.Model):
             if problems:
                 errors.append(process._refusal(transition, "; ".join(problems)))
             plans[process] = {"transition": transition, "values": vals, "record": record}
-        if not errors:
-            self._plan_records(plans).check_access("write")
         if errors:
             more = len(errors) - MAX_LISTED_ERRORS
             message = "\n".join(errors[:MAX_LISTED_ERRORS])
@@ -857,9 +855,8 @@ class CrmSalesProcess(models.Model):
     def _enter_steps(self, plans):
         """The records a transition keeps take their new step (and an open
         opportunity step its pipeline stage) before the effect runs, so that
-        the effect's own writes flush with them in one update per record.
-        Write access was checked for the whole batch: the writes go as sudo,
-        since a write call checks it again for each record."""
+        the effect's own writes flush with them in one update per record."""
+        steps = defaultdict(lambda: self.env["crm.lead"])
         links = defaultdict(lambda: self.env["crm.lead"])
         stages = defaultdict(lambda: self.env["crm.lead"])
         for process, plan in plans.items():
@@ -867,8 +864,10 @@ class CrmSalesProcess(models.Model):
                 continue  # the new record is linked at its creation
             to_step = self._step_after(process, plan)
             record = plan["record"]
-            if record.sales_process_id != process or record.sales_process_step_id != to_step:
-                links[process.id, to_step.id] |= record
+            if record.sales_process_id != process:
+                links[process, to_step] |= record
+            elif record.sales_process_step_id != to_step:
+                steps[to_step] |= record
             stage = to_step.stage_id
             if (
                 stage
@@ -876,11 +875,19 @@ class CrmSalesProcess(models.Model):
                 and to_step.outcome == "open"
                 and record.stage_id != stage
             ):
-                stages[stage.id] |= record
-        for (process_id, step_id), records in links.items():
-            records.sudo().write({"sales_process_id": process_id, "sales_process_step_id": step_id})
-        for stage_id, records in stages.items():
-            records.sudo().write({"stage_id": stage_id})
+                stages[stage] |= record
+        for step, records in steps.items():
+            records.write({"sales_process_step_id": step.id})
+        if links:
+            # a start links each record to its own process: one write each,
+            # as sudo since _start checked the write access of the batch, and
+            # with the field tracking reads (not prefetched) read in one go
+            linked = self.env["crm.lead"].union(*links.values()).sudo()
+            linked.fetch(["lead_properties"])
+            for (process, step), records in links.items():
+                records.sudo().write({"sales_process_id": process.id, "sales_process_step_id": step.id})
+        for stage, records in stages.items():
+            records.write({"stage_id": stage.id})
 
     def _finish(self, plans, created):
         """The processes take their new step and record; one log line each."""
@@ -1194,6 +1201,12 @@ class CrmSalesProcess(models.Model):
         return self.action_open_transition()
 
     @api.model
+    def _get_view_cache_key(self, view_id=None, view_type="form", **options):
+        # the transition buttons depend on the workflows the companies can read
+        key = super()._get_view_cache_key(view_id, view_type, **options)
+        return key + (tuple(self.env.companies.ids),)
+
+    @api.model
     def _get_view(self, view_id=None, view_type="form", **options):
         arch, view = super()._get_view(view_id, view_type, **options)
         if view_type == "form":
@@ -1207,6 +1220,7 @@ class CrmSalesProcess(models.Model):
         return self.current_lead_id._get_form_action()
 
     def unlink(self):
+        self.check_access("unlink")
         records = self.lead_ids
         with engine_writes():
             records.write({"sales_process_id": False, "sales_process_step_id": False})

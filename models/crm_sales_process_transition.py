@@ -275,7 +275,11 @@ class CrmSalesProcessTransition(models.Model):
         """One header button per transition of every active workflow, shown
         when the record's ``available_field`` holds it: the form view stays
         one cached arch whatever the workflows hold."""
-        transitions = self.sudo().search(
+        if not self.has_access("read"):
+            return []
+        # the workflows the user can read: those of their companies, or shared
+        # (the view cache key includes the companies, see _get_view_cache_key)
+        transitions = self.search(
             [("is_start", "=", False), ("workflow_id.active", "=", True)],
             order="sequence, id",
         )

@@ -10,3 +10,4 @@ from . import test_workflow_config
 from . import test_properties
 from . import test_security_matrix
 from . import test_upgrade_uninstall
+from . import test_performance

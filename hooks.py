@@ -1,0 +1,13 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+
+
+def uninstall_hook(env):
+    """Leads, sales channels and lost reasons are the company's data, even
+    those this module created (its default lost reasons, its demo): release
+    them from the module so that uninstalling it deletes none of them."""
+    env["ir.model.data"].search(
+        [
+            ("module", "=", "crm_sales_process"),
+            ("model", "in", ("crm.lead", "crm.team", "crm.lost.reason")),
+        ]
+    ).unlink()
