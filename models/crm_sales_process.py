@@ -298,7 +298,7 @@ class CrmSalesProcess(models.Model):
         errors = []
         plans = {}
         clean_by_transition = {}
-        available = self._available_transitions(ignore_step=False)
+        available = self._available_transitions()
         for process in self:
             transition = transitions[process]
             record = process.current_lead_id
@@ -368,7 +368,7 @@ class CrmSalesProcess(models.Model):
             return [self.env._("the record does not meet the transition's condition")]
         return []
 
-    def _available_transitions(self, ignore_step=False):
+    def _available_transitions(self):
         """{process: transitions it can take now, in workflow order}."""
         user = self.env.user
         result = {}
@@ -380,7 +380,7 @@ class CrmSalesProcess(models.Model):
             matching = {t: t._matching_records(processes.current_lead_id) for t in candidates}
             for process in processes:
                 result[process] = candidates.filtered(
-                    lambda t, p=process: (ignore_step or p.step_id in t.from_step_ids)
+                    lambda t, p=process: p.step_id in t.from_step_ids
                     and p.current_lead_id in matching[t]
                 )
         return result
@@ -594,7 +594,7 @@ class CrmSalesProcess(models.Model):
             vals = plans[process]["values"]
             groups[vals["team_id"], vals["user_id"], vals["date_start"]] |= process
         for (team_id, user_id, date_start), processes in groups.items():
-            processes.write({"date_start": date_start})
+            processes.sudo().write({"date_start": date_start})
             leads = processes._plan_records(plans)
             leads.filtered(
                 lambda lead, t=team_id, u=user_id: lead.team_id.id != t or lead.user_id.id != u
@@ -908,8 +908,10 @@ class CrmSalesProcess(models.Model):
             if update:
                 process_groups[tuple(sorted(update.items()))] |= process
             log_vals.append(process._log_values(plan, to_step, record, now))
+        # the engine's own bookkeeping, access checked when the call began: a
+        # transition that hands the record to a colleague still completes
         for update, processes in process_groups.items():
-            processes.write(dict(update))
+            processes.sudo().write(dict(update))
         self.env["crm.sales.process.log"].sudo().create(log_vals)
         self.invalidate_recordset(["log_ids"])
 

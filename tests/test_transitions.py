@@ -42,6 +42,16 @@ class TestTransitions(SalesProcessCase):
         self.assertEqual(process.user_id, self.salesman_2)
         self.assertEqual(str(process.date_start), "2026-01-15")
 
+    def test_start_for_a_colleague(self):
+        lead = self._lead(user=self.salesman)
+        process = self._start(lead, user=self.salesman, values={"user_id": self.salesman_2.id})
+        self.assertEqual(process.user_id, self.salesman_2)
+        self.assertEqual(lead.user_id, self.salesman_2)
+        self.assertEqual(process.step_code, "new_lead")
+        # handed over: the salesman no longer sees it, the colleague does
+        self.assertFalse(self.Process.with_user(self.salesman).search([("id", "=", process.id)]))
+        process.with_user(self.salesman_2).run_transition("disqualify")
+
     def test_start_from_opportunity(self):
         opportunity = self._lead(type="opportunity", partner_id=self.customer_contact.id)
         process = self._start(opportunity)
