@@ -1,8 +1,16 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+import logging
+import random
+import time
+
+from psycopg2 import errors as pg_errors
+
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
 
 from .crm_sales_process import engine_writes, in_engine
+
+_logger = logging.getLogger(__name__)
 
 # Fields only the transitions write.
 PROCESS_FIELDS = {"sales_process_id", "sales_process_step_id", "sales_process_origin_id"}
@@ -154,7 +162,7 @@ class CrmLead(models.Model):
                     "transitions only."
                 )
             )
-        frozen = self.filtered("sales_process_step_id.readonly")
+        frozen = self._sales_process_frozen()
         if frozen and keys - SYSTEM_FIELDS:
             raise UserError(frozen[0]._sales_process_frozen_message())
         if "type" in vals:
@@ -343,6 +351,55 @@ class CrmLead(models.Model):
             "close_lost", {"lost_reason_id": reason.id} if reason else {}
         )
         return super(CrmLead, others).action_set_lost(**additional_values) if others else True
+
+    # ------------------------------------------------------------------
+    # Closed records stay as they were
+    # ------------------------------------------------------------------
+
+    def _sales_process_frozen(self):
+        return self.filtered("sales_process_step_id.readonly")
+
+    # Odoo copies a contact's email and phone onto all its leads when they
+    # change: not onto records closed in a process, which stay as they were.
+    def _compute_email_from(self):
+        return super(CrmLead, self - self._sales_process_frozen())._compute_email_from()
+
+    def _compute_phone(self):
+        return super(CrmLead, self - self._sales_process_frozen())._compute_phone()
+
+    def _compute_recurring_revenue_monthly(self):
+        return super(CrmLead, self - self._sales_process_frozen())._compute_recurring_revenue_monthly()
+
+    # ------------------------------------------------------------------
+    # Lead scoring counts of closings, after the commit
+    # ------------------------------------------------------------------
+
+    def _pls_increment_frequencies(self, from_state=None, to_state=None):
+        """Odoo counts won and lost leads in rows of its lead scoring table
+        that a whole team shares: concurrent closings of one team collide on
+        them and fail once Odoo's retries run out. A transition's closings are
+        counted after its commit, in a short transaction of their own, as Odoo
+        itself does for partner ranks (account's res.partner._increase_rank)."""
+        if not in_engine() or not self:
+            return super()._pls_increment_frequencies(from_state, to_state)
+        postcommit = self.env.cr.postcommit
+        pending = postcommit.data.setdefault("crm_sales_process.pls_increments", [])
+        if not pending:
+            postcommit.add(lambda: self._sales_process_count_closings(pending))
+        pending.append((self.ids, from_state, to_state))
+        return None
+
+    def _sales_process_count_closings(self, pending):
+        for attempt in range(1, 6):
+            try:
+                with self.env.registry.cursor() as cr:
+                    Lead = self.env(cr=cr, su=True)["crm.lead"].with_context(active_test=False)
+                    for ids, from_state, to_state in pending:
+                        Lead.browse(ids).exists()._pls_increment_frequencies(from_state, to_state)
+                return
+            except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected):
+                time.sleep(random.uniform(0, 0.1 * 2**attempt))
+        _logger.warning("Lead scoring counts of %s closed leads were not updated.", len(pending))
 
     # ------------------------------------------------------------------
     # Helpers of the engine

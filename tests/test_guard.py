@@ -3,6 +3,7 @@ from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 
+from ..models.crm_sales_process import engine_writes
 from .common import SalesProcessCase
 
 
@@ -47,6 +48,34 @@ class TestGuard(SalesProcessCase):
         # the new lead is editable
         process.lead_id.write({"name": "Changed"})
         self.assertEqual(process.lead_id.name, "Changed")
+
+    def test_contact_sync_leaves_closed_records_alone(self):
+        """Odoo copies a contact's new email and phone onto its leads: not
+        onto a deal closed in a process."""
+        contact = self.env["res.partner"].create({"name": "Shared SP contact", "parent_id": self.customer.id})
+        won = self._process_at("won_opportunity")
+        open_one = self._process_at("new_opportunity")
+        with engine_writes():  # both deals of that contact, as a transition would set them
+            (won.opportunity_id | open_one.opportunity_id).write(
+                {"partner_id": contact.id, "email_from": False, "phone": False}
+            )
+        before = self.snapshot(won.opportunity_id)
+        contact.write({"email": "shared@example.com", "phone": "+32 470 00 00 00"})
+        self.assertEqual(open_one.opportunity_id.email_from, "shared@example.com")
+        self.assertUnchanged(before, won.opportunity_id)
+
+    def test_reopen_does_not_change_other_closed_deals(self):
+        contact = self.env["res.partner"].create({"name": "Shared SP contact 2", "parent_id": self.customer.id})
+        lost = self._process_at("new_opportunity")
+        won = self._process_at("new_opportunity")
+        for process, email in ((lost, "p1@example.com"), (won, "p2@example.com")):
+            process.opportunity_id.email_from = email
+            process.run_transition("develop", {"partner_id": self.customer.id, "contact_id": contact.id})
+        won.run_transition("close_as_won", {"close_revenue": 1})
+        lost.run_transition("close_as_lost", {"lost_reason_id": self.outsold.id})
+        before = self.snapshot(won.opportunity_id)
+        lost.run_transition("reopen")
+        self.assertUnchanged(before, won.opportunity_id)
 
     def test_odoo_can_still_maintain_closed_records(self):
         process = self._process_at("won_opportunity")

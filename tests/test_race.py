@@ -39,6 +39,7 @@ class TestRace(BaseCase):
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             with engine_writes():
                 processes = env["crm.sales.process"].search([("name", "=like", "SP race %")])
+                env["crm.lead.scoring.frequency"].search([("team_id", "=", cls.team_id)]).unlink()
                 leads = processes.lead_ids | env["crm.lead"].with_context(active_test=False).browse(cls.lead_ids)
                 partners = leads.partner_id | leads.partner_id.parent_id
                 processes.unlink()
@@ -130,6 +131,41 @@ class TestRace(BaseCase):
             env = self._env(cr)
             self.assertEqual(env["crm.sales.process"].search_count([("lead_id", "=", lead_id)]), 1)
             self.assertEqual(env["crm.lead"].browse(lead_id).sales_process_id.id, process_id)
+
+    @mute_logger("odoo.sql_db")
+    def test_concurrent_closings_of_one_team(self):
+        """Two users close two processes of one team at the same moment: both
+        succeed (Odoo's shared lead scoring counts are updated after commit),
+        and the counts include both closings."""
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            leads = env["crm.lead"].create([
+                {"name": f"SP race close {i}", "type": "opportunity", "team_id": self.team_id,
+                 "user_id": env.ref("base.user_admin").id} for i in range(2)
+            ])
+            self.__class__.lead_ids = self.lead_ids + leads.ids
+            first_id, second_id = env["crm.sales.process"].start_from_opportunity(leads.ids)
+            self.assertFalse(env["crm.lead.scoring.frequency"].search_count(
+                [("team_id", "=", self.team_id), ("won_count", ">", 1)]
+            ), "the race channel has no won deal yet")
+        with self.registry.cursor() as cr1, self.registry.cursor() as cr2:
+            env1, env2 = self._env(cr1), self._env(cr2)
+            env2["crm.sales.process"].browse(second_id).step_id  # noqa: B018 -- both snapshots taken
+            env1["crm.sales.process"].browse(first_id).run_transition("close_as_won", {"close_revenue": 1})
+            env2["crm.sales.process"].browse(second_id).run_transition("close_as_won", {"close_revenue": 2})
+            cr1.commit()
+            cr2.commit()
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            processes = env["crm.sales.process"].browse([first_id, second_id])
+            self.assertEqual(set(processes.mapped("step_code")), {"won_opportunity"})
+            # both closings counted: Odoo's smoothing 0.1 + one per won deal
+            frequency = env["crm.lead.scoring.frequency"].search(
+                [("team_id", "=", self.team_id), ("variable", "=", "stage_id")]
+            )
+            self.assertTrue(frequency)
+            for won_count in frequency.mapped("won_count"):
+                self.assertAlmostEqual(won_count, 2.1)
 
     @mute_logger("odoo.sql_db", "odoo.service.model")
     def test_edit_racing_a_transition(self):
