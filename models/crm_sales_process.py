@@ -377,11 +377,15 @@ class CrmSalesProcess(models.Model):
             candidates = workflow.transition_ids.filtered(
                 lambda t: not t.is_start and t._is_allowed_for_user(user)
             )
-            matching = {t: t._matching_records(processes.current_lead_id) for t in candidates}
+            # sets of ids: a recordset's "in" scans its ids
+            matching = {
+                t: set(t._matching_records(processes.current_lead_id)._ids) for t in candidates
+            }
+            from_steps = {t: set(t.from_step_ids._ids) for t in candidates}
             for process in processes:
+                step_id, record_id = process.step_id.id, process.current_lead_id.id
                 result[process] = candidates.filtered(
-                    lambda t, p=process: p.step_id in t.from_step_ids
-                    and p.current_lead_id in matching[t]
+                    lambda t, s=step_id, r=record_id: s in from_steps[t] and r in matching[t]
                 )
         return result
 
