@@ -4,13 +4,17 @@ import random
 import time
 
 from psycopg2 import errors as pg_errors
+from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED, TRANSACTION_STATUS_IDLE
 
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
 
-from .crm_sales_process import engine_writes, in_engine
+from .crm_sales_process import in_engine
 
 _logger = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock key of the lead scoring counts (any constant of ours)
+PLS_COUNT_LOCK = 0x5A1E5C0DE
 
 # Fields only the transitions write.
 PROCESS_FIELDS = {"sales_process_id", "sales_process_step_id", "sales_process_origin_id"}
@@ -393,13 +397,34 @@ class CrmLead(models.Model):
         for attempt in range(1, 6):
             try:
                 with self.env.registry.cursor() as cr:
-                    Lead = self.env(cr=cr, su=True)["crm.lead"].with_context(active_test=False)
-                    for ids, from_state, to_state in pending:
-                        Lead.browse(ids).exists()._pls_increment_frequencies(from_state, to_state)
+                    self.with_env(self.env(cr=cr, su=True))._sales_process_count_now(pending)
                 return
             except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected):
                 time.sleep(random.uniform(0, 0.1 * 2**attempt))
         _logger.warning("Lead scoring counts of %s closed leads were not updated.", len(pending))
+
+    def _sales_process_count_now(self, pending):
+        """Count the closings in read committed behind locks: a counter waits
+        for the one before it and reads what it committed, where a snapshot
+        of the shared rows would fail under load. (A test cursor is already
+        mid-transaction: it keeps its isolation.)"""
+        cr = self.env.cr
+        if cr.connection.get_transaction_status() == TRANSACTION_STATUS_IDLE:
+            cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+        # our counters, one at a time: they may insert the same new rows
+        cr.execute("SELECT pg_advisory_xact_lock(%s)", [PLS_COUNT_LOCK])
+        Lead = self.env["crm.lead"].with_context(active_test=False)
+        batches = [(Lead.browse(ids).exists(), from_state, to_state) for ids, from_state, to_state in pending]
+        # and against Odoo's own counting (won/lost buttons): the team rows
+        # stay locked from this read to the commit
+        team_ids = list({team.id for leads, __, __ in batches for team in leads.team_id})
+        cr.execute(
+            "SELECT id FROM crm_lead_scoring_frequency"
+            " WHERE team_id = ANY(%s) OR team_id IS NULL FOR NO KEY UPDATE",
+            [team_ids],
+        )
+        for leads, from_state, to_state in batches:
+            leads._pls_increment_frequencies(from_state, to_state)
 
     # ------------------------------------------------------------------
     # Helpers of the engine

@@ -1,9 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 import contextvars
 import datetime
-from datetime import timedelta
+import math
 from collections import defaultdict
 from contextlib import contextmanager
+from datetime import timedelta
 
 from markupsafe import Markup
 
@@ -12,7 +13,7 @@ from odoo.exceptions import LockError, UserError
 from odoo.tools import escape_psql, plaintext2html
 from odoo.tools.mail import parse_contact_from_email
 
-from .crm_sales_process_transition import EFFECT_VALUES, NEW_RECORD_EFFECTS
+from .crm_sales_process_transition import NEW_RECORD_EFFECTS
 
 _ENGINE = contextvars.ContextVar("crm_sales_process_engine", default=False)
 
@@ -385,7 +386,7 @@ class CrmSalesProcess(models.Model):
             for process in processes:
                 step_id, record_id = process.step_id.id, process.current_lead_id.id
                 result[process] = candidates.filtered(
-                    lambda t, s=step_id, r=record_id: s in from_steps[t] and r in matching[t]
+                    lambda t, s=step_id, r=record_id, f=from_steps, m=matching: s in f[t] and r in m[t]
                 )
         return result
 
@@ -459,7 +460,7 @@ class CrmSalesProcess(models.Model):
                 return None, self.env._(
                     "%(label)s must be a number, not %(value)r", label=label, value=value
                 )
-            if value != value or value in (float("inf"), float("-inf")):
+            if isinstance(value, float) and not math.isfinite(value):
                 return None, self.env._("%(label)s must be a finite number", label=label)
             if value < 0:
                 return None, self.env._(

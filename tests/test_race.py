@@ -1,4 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+import threading
+import time
+
 from odoo import api
 from odoo.exceptions import UserError
 from odoo.modules.registry import Registry
@@ -166,6 +169,47 @@ class TestRace(BaseCase):
             self.assertTrue(frequency)
             for won_count in frequency.mapped("won_count"):
                 self.assertAlmostEqual(won_count, 2.1)
+
+    def test_closings_counted_one_after_the_other(self):
+        """Two counts of closings at the same moment (after two transitions'
+        commits): the second waits for the first and adds to what it
+        committed; neither fails nor loses the other's count."""
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            leads = env["crm.lead"].create([
+                {"name": f"SP race count {i}", "type": "opportunity", "team_id": self.team_id,
+                 "user_id": env.ref("base.user_admin").id} for i in range(2)
+            ])
+            self.__class__.lead_ids = self.lead_ids + leads.ids
+            env["crm.lead.scoring.frequency"].search([("team_id", "=", self.team_id)]).unlink()
+        first, second = leads.ids
+        outcome = {}
+
+        def count_second():
+            with self.registry.cursor() as cr:
+                lead = self._env(cr)["crm.lead"].browse(second)
+                outcome["started"] = True
+                with self.assertNoLogs("odoo.addons.crm_sales_process.models.crm_lead", "WARNING"):
+                    lead._sales_process_count_closings([([second], None, "won")])
+                outcome["done"] = True
+
+        with self.registry.cursor() as cr1:
+            self._env(cr1)["crm.lead"].browse(first)._sales_process_count_now([([first], None, "won")])
+            thread = threading.Thread(target=count_second)
+            thread.start()
+            time.sleep(1)
+            self.assertTrue(outcome.get("started"))
+            self.assertFalse(outcome.get("done"), "the second count waits for the first")
+        thread.join(60)
+        self.assertTrue(outcome.get("done"))
+        with self.registry.cursor() as cr:
+            frequency = self._env(cr)["crm.lead.scoring.frequency"].search(
+                [("team_id", "=", self.team_id), ("variable", "=", "stage_id")]
+            )
+            self.assertTrue(frequency)
+            for won_count in frequency.mapped("won_count"):
+                self.assertAlmostEqual(won_count, 2.1)
+            self._env(cr)["crm.lead.scoring.frequency"].search([("team_id", "=", self.team_id)]).unlink()
 
     @mute_logger("odoo.sql_db", "odoo.service.model")
     def test_edit_racing_a_transition(self):
