@@ -39,8 +39,8 @@ def run_deferred(env):
     counts of the deals it closed) is counted with it: run it here, in the
     same transaction, as its post-commit hook would."""
     pending = env.cr.postcommit.data.pop("crm_sales_process.pls_increments", [])
-    for ids, from_state, to_state in pending:
-        env["crm.lead"].sudo().browse(ids)._pls_increment_frequencies(from_state, to_state)
+    if pending:
+        env["crm.lead"].sudo()._sales_process_count_now(list(pending))
     pending.clear()  # the hook left registered finds nothing to do
 
 
