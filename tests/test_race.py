@@ -53,6 +53,24 @@ class TestRace(BaseCase):
     def _env(self, cr):
         return api.Environment(cr, api.SUPERUSER_ID, {})
 
+    def _opportunities(self, env, label):
+        """Two opportunities of the race channel, removed with the class."""
+        leads = env["crm.lead"].create([
+            {"name": f"SP race {label} {i}", "type": "opportunity", "team_id": self.team_id,
+             "user_id": env.ref("base.user_admin").id} for i in range(2)
+        ])
+        self.__class__.lead_ids = self.lead_ids + leads.ids
+        return leads
+
+    def _assert_both_won_counted(self, env):
+        # Odoo's smoothing 0.1 + one per won deal
+        frequency = env["crm.lead.scoring.frequency"].search(
+            [("team_id", "=", self.team_id), ("variable", "=", "stage_id")]
+        )
+        self.assertTrue(frequency)
+        for won_count in frequency.mapped("won_count"):
+            self.assertAlmostEqual(won_count, 2.1)
+
     def _state(self, process_id, company_name):
         with self.registry.cursor() as cr:
             env = self._env(cr)
@@ -142,11 +160,7 @@ class TestRace(BaseCase):
         and the counts include both closings."""
         with self.registry.cursor() as cr:
             env = self._env(cr)
-            leads = env["crm.lead"].create([
-                {"name": f"SP race close {i}", "type": "opportunity", "team_id": self.team_id,
-                 "user_id": env.ref("base.user_admin").id} for i in range(2)
-            ])
-            self.__class__.lead_ids = self.lead_ids + leads.ids
+            leads = self._opportunities(env, "close")
             first_id, second_id = env["crm.sales.process"].start_from_opportunity(leads.ids)
             self.assertFalse(env["crm.lead.scoring.frequency"].search_count(
                 [("team_id", "=", self.team_id), ("won_count", ">", 1)]
@@ -162,13 +176,7 @@ class TestRace(BaseCase):
             env = self._env(cr)
             processes = env["crm.sales.process"].browse([first_id, second_id])
             self.assertEqual(set(processes.mapped("step_code")), {"won_opportunity"})
-            # both closings counted: Odoo's smoothing 0.1 + one per won deal
-            frequency = env["crm.lead.scoring.frequency"].search(
-                [("team_id", "=", self.team_id), ("variable", "=", "stage_id")]
-            )
-            self.assertTrue(frequency)
-            for won_count in frequency.mapped("won_count"):
-                self.assertAlmostEqual(won_count, 2.1)
+            self._assert_both_won_counted(env)
 
     def test_closings_counted_one_after_the_other(self):
         """Two counts of closings at the same moment (after two transitions'
@@ -176,11 +184,7 @@ class TestRace(BaseCase):
         committed; neither fails nor loses the other's count."""
         with self.registry.cursor() as cr:
             env = self._env(cr)
-            leads = env["crm.lead"].create([
-                {"name": f"SP race count {i}", "type": "opportunity", "team_id": self.team_id,
-                 "user_id": env.ref("base.user_admin").id} for i in range(2)
-            ])
-            self.__class__.lead_ids = self.lead_ids + leads.ids
+            leads = self._opportunities(env, "count")
             env["crm.lead.scoring.frequency"].search([("team_id", "=", self.team_id)]).unlink()
         first, second = leads.ids
         outcome = {}
@@ -203,12 +207,7 @@ class TestRace(BaseCase):
         thread.join(60)
         self.assertTrue(outcome.get("done"))
         with self.registry.cursor() as cr:
-            frequency = self._env(cr)["crm.lead.scoring.frequency"].search(
-                [("team_id", "=", self.team_id), ("variable", "=", "stage_id")]
-            )
-            self.assertTrue(frequency)
-            for won_count in frequency.mapped("won_count"):
-                self.assertAlmostEqual(won_count, 2.1)
+            self._assert_both_won_counted(self._env(cr))
             self._env(cr)["crm.lead.scoring.frequency"].search([("team_id", "=", self.team_id)]).unlink()
 
     @mute_logger("odoo.sql_db", "odoo.service.model")
