@@ -216,8 +216,11 @@ class CrmLead(models.Model):
         is free; a won stage or the stage of another step runs the transition
         that leads there, or is refused. Return the records so moved."""
         stage = self.env["crm.stage"].browse(stage_id)
+        leads = self.filtered(lambda lead: lead.stage_id != stage)
+        available = leads.sales_process_id._available_transitions()
+        transitions = {}
         moved = self.browse()
-        for lead in self.filtered(lambda lead: lead.stage_id != stage):
+        for lead in leads:
             process = lead.sales_process_id
             step = lead.sales_process_step_id
             if process.current_lead_id != lead or step.outcome != "open":
@@ -231,8 +234,7 @@ class CrmLead(models.Model):
                 if not targets or step in targets:
                     continue
                 leads_there = lambda t, targets=targets: t.to_step_id in targets  # noqa: E731
-            available = process._available_transitions()[process]
-            transition = available.filtered(leads_there)[:1]
+            transition = available[process].filtered(leads_there)[:1]
             if not transition:
                 raise UserError(
                     self.env._(
@@ -242,11 +244,12 @@ class CrmLead(models.Model):
                         lead=lead.display_name,
                         step=step.name,
                         stage=stage.name,
-                        names=", ".join(available.mapped("name")) or self.env._("none"),
+                        names=", ".join(available[process].mapped("name")) or self.env._("none"),
                     )
                 )
-            process._run_with_suggestions(transition)
+            transitions[process] = transition
             moved |= lead
+        moved.sales_process_id._run_with_suggestions(transitions)
         return moved
 
     def _sales_process_frozen_message(self):
@@ -321,12 +324,13 @@ class CrmLead(models.Model):
     def _sales_process_run_native(self, effect, values=None):
         """Run on each record's process its available transition of ``effect``
         (as Odoo's "Won" or "Lost" would), or refuse."""
+        available = self.sales_process_id._available_transitions()
+        transitions = {}
         for lead in self:
             process = lead.sales_process_id
             if process.current_lead_id != lead:
                 raise UserError(lead._sales_process_frozen_message())
-            available = process._available_transitions()[process]
-            transition = available.filtered(lambda t: t.effect == effect)[:1]
+            transition = available[process].filtered(lambda t: t.effect == effect)[:1]
             if not transition:
                 raise UserError(
                     lead._sales_process_hint(
@@ -337,7 +341,8 @@ class CrmLead(models.Model):
                         ),
                     )
                 )
-            process._run_with_suggestions(transition, values)
+            transitions[process] = transition
+        self.sales_process_id._run_with_suggestions(transitions, values)
 
     def action_set_won(self):
         in_process, others = self._sales_process_split()

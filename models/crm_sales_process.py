@@ -212,13 +212,13 @@ class CrmSalesProcess(models.Model):
         self._lock()
         transitions = {}
         missing = self.env["crm.sales.process"]
-        for process in self:
-            transition = process.workflow_id.transition_ids.filtered(
-                lambda t, code=code: t.code == code and not t.is_start
+        for workflow, processes in self.grouped("workflow_id").items():
+            transition = workflow.transition_ids.filtered(
+                lambda t: t.code == code and not t.is_start
             )[:1]
             if not transition:
-                missing |= process
-            transitions[process] = transition
+                missing |= processes
+            transitions.update(dict.fromkeys(processes, transition))
         if missing:
             raise UserError(
                 self.env._(
@@ -1110,15 +1110,17 @@ class CrmSalesProcess(models.Model):
         there, when it can run with the values the record already holds."""
         vals = dict(vals)
         step = self.env["crm.sales.process.step"].browse(vals.pop("step_id"))
-        for process in self.filtered(lambda p: p.step_id != step):
-            process._run_with_suggestions(process._transition_to(step))
+        moving = self.filtered(lambda p: p.step_id != step)
+        available = moving._available_transitions()
+        moving._run_with_suggestions({p: p._transition_to(step, available) for p in moving})
         return super().write(vals) if vals else True
 
-    def _transition_to(self, step):
+    def _transition_to(self, step, available=None):
         """The transition available now that leads from the step of the
-        process to ``step``, or a refusal."""
+        process to ``step``, or a refusal. ``available``: the result of
+        _available_transitions() for a batch that includes the process."""
         self.ensure_one()
-        available = self._available_transitions()[self]
+        available = (available or self._available_transitions())[self]
         transition = available.filtered(lambda t: t.to_step_id == step)[:1]
         if not transition:
             raise UserError(
@@ -1145,24 +1147,32 @@ class CrmSalesProcess(models.Model):
             self, transition, ask_confirmation=True
         )
 
-    def _run_with_suggestions(self, transition, values=None):
-        """Run ``transition`` with the values the record already holds (what
-        the transition form would propose) updated by ``values``; when they
-        are not enough, refuse and name the button that asks for the rest."""
-        self.ensure_one()
-        vals = self._suggested_values(transition)
-        vals.update(values or {})
-        record = self.current_lead_id
-        probe = self._clean_values(transition, vals)
-        self._complete_values(transition, probe, record)
-        problems = self._check_values(transition, probe, record)
-        if problems:
-            raise UserError(
-                self._refusal(transition, "; ".join(problems))
-                + "\n"
-                + self.env._('Use the "%(button)s" button to enter them.', button=transition.name)
-            )
-        return self.run_transition(transition.code, vals)
+    def _run_with_suggestions(self, transitions, values=None):
+        """Run on each process its transition (``transitions``: {process:
+        transition}) with the values its record already holds (what the
+        transition form would propose) updated by ``values``; when they are
+        not enough, refuse and name the button that asks for the rest. The
+        processes whose transition and values agree run in one batch."""
+        batches = defaultdict(lambda: self.env["crm.sales.process"])
+        for process in self:
+            transition = transitions[process]
+            vals = process._suggested_values(transition)
+            vals.update(values or {})
+            record = process.current_lead_id
+            probe = process._clean_values(transition, vals)
+            process._complete_values(transition, probe, record)
+            problems = process._check_values(transition, probe, record)
+            if problems:
+                raise UserError(
+                    process._refusal(transition, "; ".join(problems))
+                    + "\n"
+                    + self.env._('Use the "%(button)s" button to enter them.', button=transition.name)
+                )
+            batches[transition, tuple(sorted(vals.items()))] |= process
+        result = True
+        for (transition, vals), processes in batches.items():
+            result = processes.run_transition(transition.code, dict(vals))
+        return result
 
     def _suggested_values(self, transition):
         """What the transition form proposes for this process."""

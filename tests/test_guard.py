@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+from unittest.mock import patch
+
 from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
@@ -106,6 +108,22 @@ class TestGuard(SalesProcessCase):
         self.assertEqual(opportunity.expected_revenue, 4321)
         self.assertEqual(process.log_ids.sorted()[0].transition_id.code, "close_as_won")
         self.assertConsistent(process)
+
+    def test_mark_won_on_several_runs_close_as_won_in_batches(self):
+        """Odoo's Won on a selection: each record keeps its own revenue, and
+        the records whose values agree are closed in one transition call."""
+        processes = self.Process.union(*(self._process_at("developed_opportunity") for __ in range(3)))
+        opportunities = processes.opportunity_id
+        for opportunity, revenue in zip(opportunities, (1000, 1000, 2500)):
+            opportunity.expected_revenue = revenue
+        Process = type(self.env["crm.sales.process"])
+        with patch.object(Process, "run_transition", autospec=True, side_effect=Process.run_transition) as run:
+            opportunities.with_user(self.salesman).action_set_won()
+        self.assertEqual(sorted(len(call.args[0]) for call in run.call_args_list), [1, 2])
+        self.assertEqual(set(processes.mapped("step_code")), {"won_opportunity"})
+        self.assertEqual(opportunities.mapped("expected_revenue"), [1000, 1000, 2500])
+        for process in processes:
+            self.assertConsistent(process)
 
     def test_mark_won_on_a_lead_is_refused(self):
         process = self._start()
