@@ -13,38 +13,11 @@ class SalesProcessCase(TransactionCase):
         cls.Process = cls.env["crm.sales.process"]
         cls.company = cls.env.company
         cls.other_company = cls.env["res.company"].create({"name": "Other Company SP"})
-        cls.salesman = mail_new_test_user(
-            cls.env,
-            login="sp_salesman",
-            name="Sam Salesman",
-            email="sam@example.com",
-            groups="sales_team.group_sale_salesman",
-            company_id=cls.company.id,
-        )
-        cls.salesman_2 = mail_new_test_user(
-            cls.env,
-            login="sp_salesman_2",
-            name="Sue Salesman",
-            email="sue@example.com",
-            groups="sales_team.group_sale_salesman",
-            company_id=cls.company.id,
-        )
-        cls.manager = mail_new_test_user(
-            cls.env,
-            login="sp_manager",
-            name="Max Manager",
-            email="max@example.com",
-            groups="sales_team.group_sale_manager",
-            company_id=cls.company.id,
-        )
-        cls.other_user = mail_new_test_user(
-            cls.env,
-            login="sp_other_company",
-            name="Olga Other",
-            email="olga@example.com",
-            groups="sales_team.group_sale_manager",
-            company_id=cls.other_company.id,
-            company_ids=[(6, 0, cls.other_company.ids)],
+        cls.salesman = cls._new_user("sp_salesman", "Sam Salesman", "sales_team.group_sale_salesman")
+        cls.salesman_2 = cls._new_user("sp_salesman_2", "Sue Salesman", "sales_team.group_sale_salesman")
+        cls.manager = cls._new_user("sp_manager", "Max Manager", "sales_team.group_sale_manager")
+        cls.other_user = cls._new_user(
+            "sp_other_company", "Olga Other", "sales_team.group_sale_manager", cls.other_company
         )
         cls.workflow = cls.env.ref("crm_sales_process.workflow_b2b")
         cls.team = cls.env["crm.team"].create(
@@ -70,6 +43,20 @@ class SalesProcessCase(TransactionCase):
         cls.steps = {step.code: step for step in cls.workflow.step_ids}
 
     # -- helpers -------------------------------------------------------
+
+    @classmethod
+    def _new_user(cls, login, name, groups, company=None):
+        """A user of ``company`` only (default: the main company)."""
+        company = company or cls.company
+        return mail_new_test_user(
+            cls.env,
+            login=login,
+            name=name,
+            email=f"{login}@example.com",
+            groups=groups,
+            company_id=company.id,
+            company_ids=[(6, 0, company.ids)],
+        )
 
     def _lead(self, name="Website redesign", type="lead", user=None, **vals):
         values = {

@@ -290,22 +290,8 @@ class TestSecurityMatrix(SalesProcessCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.portal = mail_new_test_user(
-            cls.env,
-            login="spm_portal",
-            name="Pat Portal",
-            email="pat@example.com",
-            groups="base.group_portal",
-            company_id=cls.company.id,
-        )
-        cls.salesman_b = mail_new_test_user(
-            cls.env,
-            login="spm_salesman_b",
-            name="Bob Channel-B",
-            email="bob@example.com",
-            groups="sales_team.group_sale_salesman",
-            company_id=cls.company.id,
-        )
+        cls.portal = cls._new_user("spm_portal", "Pat Portal", "base.group_portal")
+        cls.salesman_b = cls._new_user("spm_salesman_b", "Bob Channel-B", "sales_team.group_sale_salesman")
         cls.team_b = cls.env["crm.team"].create(
             {
                 "name": "SP B2B Channel B",
