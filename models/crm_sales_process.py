@@ -973,8 +973,10 @@ class CrmSalesProcess(models.Model):
                     ("overdue_step_id", "!=", step.id),
                 ]
             )
-            for process in overdue.filtered("current_lead_id"):
-                names = ", ".join(process._available_transitions()[process].mapped("name"))
+            with_record = overdue.filtered("current_lead_id")
+            available = with_record._available_transitions()
+            for process in with_record:
+                names = ", ".join(available[process].mapped("name"))
                 vals_list.append({
                     "res_model_id": lead_model,
                     "res_id": process.current_lead_id.id,
