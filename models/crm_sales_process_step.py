@@ -7,6 +7,7 @@ class CrmSalesProcessStep(models.Model):
     _name = "crm.sales.process.step"
     _description = "Sales Process Step"
     _order = "workflow_id, sequence, id"
+    _fold_name = "is_final"  # final steps are folded in kanban views and statusbars
 
     workflow_id = fields.Many2one(
         "crm.sales.process.workflow",
@@ -58,16 +59,10 @@ class CrmSalesProcessStep(models.Model):
         help="After this many days in the step, the owner gets an activity. "
         "0 disables the reminder.",
     )
-    fold = fields.Boolean("Folded in Kanban", compute="_compute_fold", store=True)
 
     _code_uniq = models.Constraint(
         "UNIQUE(workflow_id, code)", "A step code must be unique in its workflow."
     )
-
-    @api.depends("is_final")
-    def _compute_fold(self):
-        for step in self:
-            step.fold = step.is_final
 
     @api.depends("name", "workflow_id")
     def _compute_display_name(self):

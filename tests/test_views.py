@@ -109,3 +109,15 @@ class TestViews(SalesProcessCase):
         disqualified = self._process_at("disqualified_lead")
         disqualified.with_user(self.salesman).action_move_to_step(self.steps["new_lead"].id)
         self.assertEqual(disqualified.step_code, "new_lead", "reactivate takes no values: it ran")
+
+    def test_final_steps_are_folded_in_the_kanban(self):
+        self._process_at("new_opportunity")
+        # as the kanban asks: every step a column, the unfolded ones opened
+        result = self.Process.with_user(self.salesman).with_context(read_group_expand=True).web_read_group(
+            [], ["step_id"], ["__count"], auto_unfold=True, unfold_read_specification={"name": {}}
+        )
+        folded = {group["step_id"][0]: "__records" not in group for group in result["groups"]}
+        steps = self.env["crm.sales.process.step"].browse(folded)
+        self.assertEqual(set(steps.mapped("code")), set(self.steps))
+        for step in steps:
+            self.assertEqual(folded[step.id], step.is_final, step.code)
