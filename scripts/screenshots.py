@@ -6,7 +6,7 @@ Starts `bin/demo` (demo database crm_sales_process_demo, created if missing)
 on a free port, drives headless Chromium through the DevTools protocol
 (logged in as admin), and writes PNG files into static/description/
 
-    python3 scripts/screenshots.py [--db crm_sales_process_demo] [--out static/description]
+    bin/python scripts/screenshots.py [--db crm_sales_process_demo] [--out static/description]
 """
 
 import argparse
@@ -14,6 +14,7 @@ import base64
 import http.cookiejar
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,6 +26,8 @@ import urllib.request
 import websocket
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the names Odoo's own browser tests look for (bin/python makes sure one is there)
+CHROMIUM = next(filter(None, map(shutil.which, ("google-chrome", "chromium", "chromium-browser"))), "chromium")
 
 
 def free_port():
@@ -72,7 +75,7 @@ class Browser:
         self.profile = tempfile.TemporaryDirectory()
         self.process = subprocess.Popen(
             [
-                "chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", f"--remote-debugging-port={port}",
                 f"--user-data-dir={self.profile.name}", f"--window-size={width},{height}",
@@ -188,6 +191,7 @@ def main():
     args = parser.parse_args()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    print(f"Starting bin/demo on {url} (the demo database {args.db} is created if missing)...", flush=True)
     server = subprocess.Popen(
         ["bash", os.path.join(REPO, "bin", "demo"), args.db],
         env=dict(os.environ, PORT=str(port)),
@@ -202,6 +206,7 @@ def main():
                 if server.poll() is not None:
                     sys.exit("bin/demo stopped")
                 time.sleep(0.5)
+        print(f"Taking the screenshots with {CHROMIUM} into {os.path.relpath(args.out, REPO)}...", flush=True)
         take(url, args.db, args.login, args.password, args.out)
     finally:
         os.killpg(server.pid, signal.SIGTERM)

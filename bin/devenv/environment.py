@@ -31,9 +31,10 @@ STAMP = VENV / "crm_sales_process.stamp.json"
 DEV_REQUIREMENTS = REPO / "requirements-dev.txt"
 TEST_REQUIREMENTS = REPO / "requirements-test.txt"
 CONSTRAINTS = REPO / "constraints.txt"
-OFFLINE_HINT = (
-    "Without network access, point ODOO_SOURCE at an Odoo 19.0 source folder or .tar.gz, "
-    "e.g. ODOO_SOURCE=../shared/odoo/odoo-19.0-crm.tar.gz bin/test"
+SHARED_ARCHIVE = REPO.parent / "shared" / "odoo" / "odoo-19.0-crm.tar.gz"  # this project's offline copy
+OFFLINE_HINT = "Without network access, point ODOO_SOURCE at an Odoo 19.0 source folder or .tar.gz" + (
+    f", e.g. ODOO_SOURCE={SHARED_ARCHIVE} bin/test" if SHARED_ARCHIVE.exists()
+    else " (such as the nightly tarball downloaded on another machine): ODOO_SOURCE=/path/to/odoo_19.0.latest.tar.gz bin/test"
 )
 
 
@@ -60,7 +61,7 @@ class Source:
                 self.fingerprint = "sha256:" + sha256_file(self.path)
             else:
                 raise SetupError(
-                    f"ODOO_SOURCE={spec} is neither a folder, a file nor an http(s) URL. "
+                    f"ODOO_SOURCE={spec}: no such file or folder (nor an http(s) URL). "
                     f"Set it to an Odoo 19.0 source folder, .tar.gz or URL, or unset it to use {NIGHTLY}."
                 )
 

@@ -80,7 +80,7 @@ def refusal(settings):
             password=settings.get("PGPASSWORD"),
         )
     except psycopg2.Error as error:
-        return " ".join(str(error).split()) or type(error).__name__
+        return " ".join(str(error).split()).rstrip(".?") or type(error).__name__
     try:
         with connection.cursor() as cr:
             cr.execute("SELECT current_user, rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user")
@@ -112,7 +112,7 @@ def start(owner):
     if settings:
         names = ", ".join(sorted({*settings} | ({"ODOO_RC"} if os.environ.get("ODOO_RC") else set())))
         raise SetupError(
-            f"PostgreSQL at {describe(settings)} refused the connection: {reason}. "
+            f"PostgreSQL at {describe(settings)} cannot be used: {reason}. "
             f"Fix {names} (a role other than postgres that may create databases), "
             "or unset them to use the embedded PostgreSQL of .cache/postgres."
         )
