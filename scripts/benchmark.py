@@ -9,7 +9,7 @@ its own fresh records, and counts the SQL queries and the wall time from the
 call to the end of its flush (tracking messages included). A warm-up run of
 every scenario comes first, so that caches are equally warm on both sides.
 
-    python3 scripts/benchmark.py --db DB --addons-path PATH [--processes 100000]
+    bin/python scripts/benchmark.py --db DB --addons-path PATH [--processes 100000]
 """
 
 import argparse
@@ -71,6 +71,9 @@ def median(counters):
 
 def row(name, size, ours, native, goal):
     ROWS.append((name, size, ours, native, goal))
+    # progress: the table comes at the end, after minutes
+    print(f"  measured {name} ({size}): {ours.queries} vs {native.queries} queries, "
+          f"{ours.seconds * 1000:.0f} vs {native.seconds * 1000:.0f} ms", file=sys.stderr, flush=True)
 
 
 def ratio(a, b):
@@ -235,7 +238,7 @@ class Bench:
             existing += size
             self.env.cr.commit()
             self.env.invalidate_all()
-            print(f"  populated {existing} processes", file=sys.stderr)
+            print(f"  populated {existing} of {count} processes", file=sys.stderr, flush=True)
 
     def list_page(self, model, view_xmlid, domain):
         """The first page of a list view as the web client loads it."""

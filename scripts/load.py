@@ -8,7 +8,7 @@ kind, then audit the database: every process agrees with its records, no
 duplicated lead or opportunity, one log line per successful transition.
 Exit 1 when anything is wrong. bin/load runs it on a scratch database.
 
-    python3 scripts/load.py --url http://127.0.0.1:8069 --db DB --clients 8 --processes 100
+    bin/python scripts/load.py --url http://127.0.0.1:8069 --db DB --clients 8 --processes 100
 """
 
 import argparse

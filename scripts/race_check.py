@@ -5,7 +5,7 @@ server (run it with --workers=2 or more) and audit the outcome: exactly one
 success per race, clean refusals (Faults with a message, never a traceback),
 no duplicated process, lead, opportunity or partner.
 
-    python3 scripts/race_check.py --url http://127.0.0.1:8069 --db DB \
+    bin/python scripts/race_check.py --url http://127.0.0.1:8069 --db DB \
         --login admin --password admin --races 20 --clients 2
 """
 
@@ -87,6 +87,7 @@ def main():
                 problems.append(f"{label}: unclean failure: {message}")
 
     # 1. start races: several clients start a process on the same lead
+    print(f"{args.races} start races, {args.clients} clients each...", flush=True)
     for lead_id in lead_ids:
         results = race(args, "start", lambda c, i, lead_id=lead_id: c("crm.sales.process", "start_from_lead", lead_id))
         check(f"start lead {lead_id}", results)
@@ -96,6 +97,7 @@ def main():
 
     # 2. conflicting transitions: qualify (each client its own company) against
     #    qualify and disqualify on the same process
+    print(f"{len(process_ids)} transition races, {args.clients} clients each...", flush=True)
     for n, process_id in enumerate(process_ids):
         def transition(c, i, process_id=process_id, n=n):
             if i % 2 and n % 2:
