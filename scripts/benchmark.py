@@ -288,7 +288,9 @@ def main():
     parser.add_argument("--sizes", default="50,500", help="batch sizes of the qualify row (a)")
     parser.add_argument("--batch", type=int, default=500, help="batch size of rows b and c")
     args = parser.parse_args()
-    odoo.tools.config.parse_config(["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn"])
+    odoo.tools.config.parse_config(
+        ["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn", "--http-interface", "127.0.0.1"]
+    )
     registry = Registry(args.db)
     with registry.cursor() as cr:
         env = api.Environment(cr, api.SUPERUSER_ID, {})
