@@ -25,6 +25,7 @@ TO_STEP = {
     "reactivate": "new_lead", "develop": "developed_opportunity",
     "close_as_won": "won_opportunity", "close_as_lost": "lost_opportunity", "reopen": "new_opportunity",
 }
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Warning|Failure|Fault)\b")
 SCORING_QUEUE_CRON = ("crm_sales_process", "ir_cron_sales_process_scoring_queue")
 REMINDER_CRON = ("crm_sales_process", "ir_cron_remind_overdue")
 REMINDER_TYPE = ("crm_sales_process", "mail_activity_type_step_overdue")
@@ -90,8 +91,10 @@ def timed(fn):
         text = str(fault.faultString)
         if fault.faultCode in (2, 4) and "Traceback" not in text:
             outcome, message = "refused", text
-        else:
-            outcome, message = "fault", f"code {fault.faultCode}: {(text.strip().splitlines() or [''])[-1]}"
+        else:  # the exception's line, which names it, rather than the end of its message
+            lines = text.strip().splitlines() or [""]
+            named = [line for line in lines if EXCEPTION_LINE.match(line)]
+            outcome, message = "fault", f"code {fault.faultCode}: {(named or lines)[-1]}"
     except xmlrpc.client.ProtocolError as error:
         outcome, message = "http", f"HTTP {error.errcode} {error.errmsg}"
     except Exception as error:  # noqa: BLE001 -- reported as an error of the run

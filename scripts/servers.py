@@ -42,9 +42,11 @@ def free_port(taken=()):
 class OdooServer:
     """One prefork server on the database `db`."""
 
-    def __init__(self, name, db, addons_path, logdir, workers=4, cron_threads=0, taken=()):
-        self.name, self.db, self.addons_path = name, db, addons_path
+    def __init__(self, name, db, addons_path, logdir, workers=4, cron_threads=0, log_handlers=(), preload=True,
+                 taken=()):
+        self.name, self.db, self.addons_path, self.preload = name, db, addons_path, preload
         self.workers, self.cron_threads = workers, cron_threads
+        self.log_handlers = (*LOG_HANDLERS, *log_handlers)
         self.http_port = free_port(taken)
         self.gevent_port = free_port({*taken, self.http_port})
         self.url = f"http://127.0.0.1:{self.http_port}"
@@ -59,10 +61,11 @@ class OdooServer:
 
     def start(self, timeout=120):
         command = [
-            str(ODOO), f"--addons-path={self.addons_path}", "-d", self.db, f"--db-filter=^{self.db}$",
+            str(ODOO), f"--addons-path={self.addons_path}", *(["-d", self.db] if self.preload else []),
+            f"--db-filter=^{self.db}$",
             f"--workers={self.workers}", f"--max-cron-threads={self.cron_threads}",
             "--http-interface=127.0.0.1", f"--http-port={self.http_port}", f"--gevent-port={self.gevent_port}",
-            "--log-level=warn", f"--logfile={self.log}", *(f"--log-handler={h}" for h in LOG_HANDLERS),
+            "--log-level=warn", f"--logfile={self.log}", *(f"--log-handler={h}" for h in self.log_handlers),
         ]
         with open(self.out, "a") as out:
             # a group of its own: Ctrl-C on the terminal reaches this script,
@@ -86,14 +89,20 @@ class OdooServer:
         return self.process is not None and self.process.poll() is None
 
     def children(self, kind):
-        """Pids of the master's workers of a kind (WorkerHTTP, WorkerCron),
-        by the process title Odoo gives them."""
+        """Pids of the master's workers of a kind, "http" or "cron". Without
+        the optional setproctitle they all bear the master's command line:
+        an HTTP worker is one that holds the listening socket (a cron worker
+        closes it; the gevent child is started with "gevent")."""
         if not self.alive():
             return []
         found = []
         for child in self.process.children():
             with contextlib.suppress(psutil.Error):
-                if kind in " ".join(child.cmdline()):
+                if "gevent" in child.cmdline():
+                    continue
+                listening = any(c.status == psutil.CONN_LISTEN and c.laddr.port == self.http_port
+                                for c in child.connections(kind="tcp"))
+                if listening == (kind == "http"):
                     found.append(child.pid)
         return found
 
@@ -114,7 +123,7 @@ class OdooServer:
         or cron job, then exits. forced: a second SIGTERM one second later,
         on which Odoo kills its workers at once (what a second Ctrl-C does).
         Whatever is still alive after `timeout` seconds is killed. Returns
-        the seconds the stop took."""
+        (seconds the stop took, pids that had to be killed)."""
         begin = time.monotonic()
         if self.alive():
             self.process.send_signal(signal.SIGTERM)
@@ -125,8 +134,13 @@ class OdooServer:
                     self.process.send_signal(signal.SIGTERM)
             with contextlib.suppress(psutil.TimeoutExpired):
                 self.process.wait(timeout)
+        # the master gone, its workers may take a moment to die
+        deadline = time.monotonic() + 5
+        while self.process and time.monotonic() < deadline and self.group():
+            time.sleep(0.1)
+        left = self.group()
         self.kill()
-        return time.monotonic() - begin
+        return time.monotonic() - begin, left
 
     def kill(self):
         """SIGKILL to whatever is left of the server's group."""
