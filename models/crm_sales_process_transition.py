@@ -21,7 +21,9 @@ EFFECTS = [
 # The values each effect takes (True: required). Their labels and types are the
 # fields of the same names on the transition wizard, the form that collects them.
 EFFECT_VALUES = {
-    "start": {"team_id": False, "user_id": False, "date_start": False},
+    # team_id is required too: the start checks refuse a process without a
+    # B2B channel in their own words
+    "start": {"team_id": False, "user_id": False, "date_start": True},
     "qualify": {
         "opportunity_name": True,
         "partner_id": False,

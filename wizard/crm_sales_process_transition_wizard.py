@@ -108,7 +108,9 @@ class CrmSalesProcessTransitionWizard(models.TransientModel):
         }
 
     def _submitted_values(self):
-        """The form's values as a client would send them to run_transition."""
+        """The form's values as a client would send them to run_transition:
+        every value the form shows, a cleared field as empty (False), which
+        the engine keeps empty or refuses, never replaces by its default."""
         self.ensure_one()
         values = {}
         for key in self.transition_id._value_spec():
@@ -118,8 +120,7 @@ class CrmSalesProcessTransitionWizard(models.TransientModel):
                 value = value.id
             elif field.type == "date":
                 value = fields.Date.to_string(value) if value else False
-            if value or field.type in ("float", "monetary"):
-                values[key] = value
+            values[key] = value
         return values
 
     def action_confirm(self):
