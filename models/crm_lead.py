@@ -69,8 +69,8 @@ class CrmLead(models.Model):
     budget_amount = fields.Monetary(
         "Budget", currency_field="company_currency", tracking=True
     )
-    customer_need = fields.Text("Customer Need")
-    proposed_solution = fields.Text("Proposed Solution")
+    customer_need = fields.Text()
+    proposed_solution = fields.Text()
     sales_process_transition_ids = fields.Many2many(
         "crm.sales.process.transition",
         string="Sales Process Transitions",
@@ -287,20 +287,19 @@ class CrmLead(models.Model):
             names=", ".join(available.mapped("name")) or self.env._("none"),
         )
 
-    def unlink(self):
-        if not in_engine():
-            in_process = self.filtered("sales_process_id")
-            if in_process:
-                lead = in_process[0]
-                raise UserError(
-                    self.env._(
-                        '"%(lead)s" belongs to the Sales Process "%(process)s" and '
-                        "cannot be deleted; a closed deal stays for reporting.",
-                        lead=lead.display_name,
-                        process=lead.sales_process_id.display_name,
-                    )
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_in_process(self):
+        in_process = self.filtered("sales_process_id")
+        if in_process and not in_engine():
+            lead = in_process[0]
+            raise UserError(
+                self.env._(
+                    '"%(lead)s" belongs to the Sales Process "%(process)s" and '
+                    "cannot be deleted; a closed deal stays for reporting.",
+                    lead=lead.display_name,
+                    process=lead.sales_process_id.display_name,
                 )
-        return super().unlink()
+            )
 
     # ------------------------------------------------------------------
     # Odoo's own buttons on a record in a process run its transitions

@@ -8,7 +8,6 @@ class CrmTeam(models.Model):
 
     channel_type = fields.Selection(
         [("b2b", "B2B"), ("b2c", "B2C")],
-        string="Channel Type",
         required=True,
         default="b2c",
         help="Only B2B channels run Sales Processes.",

@@ -115,7 +115,7 @@ class TestRace(BaseCase):
         with self.registry.cursor() as cr1, self.registry.cursor() as cr2:
             first = self._env(cr1)["crm.sales.process"].browse(process_id)
             second = self._env(cr2)["crm.sales.process"].browse(process_id)
-            second.step_id  # noqa: B018 -- the second transaction has begun
+            self.assertEqual(second.step_code, "new_lead")  # the second transaction has begun
             self.assertIs(first.run_transition("qualify", {"company_name": "SP Race Winner 0"}), True)
             with self.assertRaises(UserError) as caught:
                 second.run_transition("qualify", {"company_name": "SP Race Loser 0"})
@@ -283,7 +283,7 @@ class TestRace(BaseCase):
         with self.registry.cursor() as cr1, self.registry.cursor() as cr2:
             env2 = self._env(cr2)
             lead = env2["crm.sales.process"].browse(process_id).lead_id
-            lead.name  # noqa: B018 -- snapshot taken, lead still open
+            self.assertTrue(lead.active)  # snapshot taken, lead still open
             self._env(cr1)["crm.sales.process"].browse(process_id).run_transition("disqualify")
             cr1.commit()
             attempts = []

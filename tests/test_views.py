@@ -79,7 +79,7 @@ class TestViews(SalesProcessCase):
             sales_process_transition_id=qualify.id
         ).action_sales_process_transition()
         self.assertEqual(action["res_model"], "crm.sales.process.transition.wizard")
-        wizard = Form(self.env[action["res_model"]].with_user(self.salesman).with_context(action["context"]))
+        wizard = Form(self.env[action["res_model"]].with_user(self.salesman).with_context(**action["context"]))
         self.assertEqual(wizard.opportunity_name, "Website redesign")
         self.assertEqual(wizard.company_name, "Initech SP")
         self.assertIn("Big project", wizard.notes)
@@ -92,7 +92,7 @@ class TestViews(SalesProcessCase):
         action = process.lead_id.with_user(self.salesman).with_context(
             sales_process_transition_id=self.env.ref(xmlid).id
         ).action_sales_process_transition()
-        return Form(self.env[action["res_model"]].with_user(self.salesman).with_context(action["context"]))
+        return Form(self.env[action["res_model"]].with_user(self.salesman).with_context(**action["context"]))
 
     def test_transition_form_sends_a_cleared_field_as_empty(self):
         """A field the user cleared reaches the engine empty: not replaced by
