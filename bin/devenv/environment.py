@@ -254,10 +254,14 @@ def ensure(with_tests):
         record(python=python_id())
         done.append("virtual environment")
 
-    spec = os.environ.get("ODOO_SOURCE") or NIGHTLY
-    source = Source(spec)
+    spec = os.environ.get("ODOO_SOURCE")
     dev_hash = sha256_text(DEV_REQUIREMENTS.read_text(), CONSTRAINTS.read_text())
-    if stamp.get("odoo") != source.fingerprint:
+    if not spec and stamp.get("odoo"):
+        source = None  # the Odoo .venv was built from: ODOO_SOURCE changes it
+    else:
+        spec = spec or NIGHTLY
+        source = Source(spec)
+    if source and stamp.get("odoo") != source.fingerprint:
         if stamp.get("odoo"):
             say(f"The Odoo source changed (now {source.label}): installing it again.")
         CACHE.mkdir(exist_ok=True)
