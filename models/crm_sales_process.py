@@ -434,7 +434,7 @@ class CrmSalesProcess(models.Model):
     @api.model
     def _clean_value(self, field, value):
         """Return (normalized value or None when empty, problem or None)."""
-        label = field.string
+        label = field._description_string(self.env)
         if value is None or value is False or value == "":
             return None, None
         if field.type == "many2one":
@@ -526,7 +526,7 @@ class CrmSalesProcess(models.Model):
         problems = []
         form = self.env["crm.sales.process.transition.wizard"]
         missing = [
-            form._fields[key].string
+            form._fields[key]._description_string(self.env)
             for key, required in transition._value_spec().items()
             if required and not vals.get(key) and vals.get(key) != 0
         ]

@@ -53,5 +53,5 @@ class CrmSalesProcessLog(models.Model):
                     value = self.env._("(empty)")
                 elif field and field.type == "many2one":
                     value = self.env[field.comodel_name].browse(value).exists().display_name or value
-                lines.append(f"{field.string if field else key}: {value}")
+                lines.append(f"{field._description_string(self.env) if field else key}: {value}")
             log.values_text = "\n".join(lines)
