@@ -7,7 +7,6 @@
     "category": "Sales/CRM",
     "license": "LGPL-3",
     "author": "crm_sales_process developers",
-    "website": "https://github.com/crm-sales-process/crm_sales_process",
     "depends": ["crm"],
     "data": [
         "security/crm_sales_process_security.xml",
@@ -36,6 +35,7 @@
         ],
     },
     "uninstall_hook": "uninstall_hook",
+    "images": ["static/description/banner.png"],
     "installable": True,
     "application": False,
 }

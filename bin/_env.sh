@@ -50,9 +50,7 @@ export PATH="$VENV/bin:$PATH"
 unset PYTHONHOME
 
 ODOO_ADDONS="$("$VENV/bin/python" -c 'import os, odoo.addons.crm as crm; print(os.path.dirname(crm.__path__[0]))')"
-SCRATCH="${TMPDIR:-/tmp}/crm_sales_process_addons.$(printf '%s' "$REPO" | cksum | cut -d' ' -f1)"
-mkdir -p "$SCRATCH"
-ln -sfn "$REPO" "$SCRATCH/$MODULE"
+source "$REPO/bin/_scratch.sh"
 ADDONS_PATH="$ODOO_ADDONS,$SCRATCH"
 
 if [ -n "${CSP_TOOLS:-}" ]; then

@@ -5,3 +5,4 @@ from . import crm_sales_process
 from . import crm_sales_process_log
 from . import crm_lead
 from . import crm_team
+from . import crm_sales_process_scoring_queue

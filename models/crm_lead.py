@@ -1,10 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 import logging
-import random
-import time
-
-from psycopg2 import errors as pg_errors
-from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED, TRANSACTION_STATUS_IDLE
 
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
@@ -12,9 +7,6 @@ from odoo.exceptions import LockError, UserError
 from .crm_sales_process import in_engine
 
 _logger = logging.getLogger(__name__)
-
-# pg_advisory_xact_lock key of the lead scoring counts (any constant of ours)
-PLS_COUNT_LOCK = 0x5A1E5C0DE
 
 # Fields only the transitions write.
 PROCESS_FIELDS = {"sales_process_id", "sales_process_step_id", "sales_process_origin_id"}
@@ -77,8 +69,8 @@ class CrmLead(models.Model):
     budget_amount = fields.Monetary(
         "Budget", currency_field="company_currency", tracking=True
     )
-    customer_need = fields.Text("Customer Need")
-    proposed_solution = fields.Text("Proposed Solution")
+    customer_need = fields.Text()
+    proposed_solution = fields.Text()
     sales_process_transition_ids = fields.Many2many(
         "crm.sales.process.transition",
         string="Sales Process Transitions",
@@ -295,20 +287,19 @@ class CrmLead(models.Model):
             names=", ".join(available.mapped("name")) or self.env._("none"),
         )
 
-    def unlink(self):
-        if not in_engine():
-            in_process = self.filtered("sales_process_id")
-            if in_process:
-                lead = in_process[0]
-                raise UserError(
-                    self.env._(
-                        '"%(lead)s" belongs to the Sales Process "%(process)s" and '
-                        "cannot be deleted; a closed deal stays for reporting.",
-                        lead=lead.display_name,
-                        process=lead.sales_process_id.display_name,
-                    )
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_in_process(self):
+        in_process = self.filtered("sales_process_id")
+        if in_process and not in_engine():
+            lead = in_process[0]
+            raise UserError(
+                self.env._(
+                    '"%(lead)s" belongs to the Sales Process "%(process)s" and '
+                    "cannot be deleted; a closed deal stays for reporting.",
+                    lead=lead.display_name,
+                    process=lead.sales_process_id.display_name,
                 )
-        return super().unlink()
+            )
 
     # ------------------------------------------------------------------
     # Odoo's own buttons on a record in a process run its transitions
@@ -384,52 +375,12 @@ class CrmLead(models.Model):
     # ------------------------------------------------------------------
 
     def _pls_increment_frequencies(self, from_state=None, to_state=None):
-        """Odoo counts won and lost leads in rows of its lead scoring table
-        that a whole team shares: concurrent closings of one team collide on
-        them and fail once Odoo's retries run out. A transition's closings are
-        counted after its commit, in a short transaction of their own, as Odoo
-        itself does for partner ranks (account's res.partner._increase_rank)."""
+        """A transition's closings are counted in Odoo's lead scoring after its
+        commit, through crm.sales.process.scoring.queue (which says why)."""
         if not in_engine() or not self:
             return super()._pls_increment_frequencies(from_state, to_state)
-        postcommit = self.env.cr.postcommit
-        pending = postcommit.data.setdefault("crm_sales_process.pls_increments", [])
-        if not pending:
-            postcommit.add(lambda: self._sales_process_count_closings(pending))
-        pending.append((self.ids, from_state, to_state))
+        self.env["crm.sales.process.scoring.queue"]._enqueue(self, from_state, to_state)
         return None
-
-    def _sales_process_count_closings(self, pending):
-        for attempt in range(1, 6):
-            try:
-                with self.env.registry.cursor() as cr:
-                    self.with_env(self.env(cr=cr, su=True))._sales_process_count_now(pending)
-                return
-            except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected):
-                time.sleep(random.uniform(0, 0.1 * 2**attempt))
-        _logger.warning("Lead scoring counts of %s closed leads were not updated.", len(pending))
-
-    def _sales_process_count_now(self, pending):
-        """Count the closings in read committed behind locks: a counter waits
-        for the one before it and reads what it committed, where a snapshot
-        of the shared rows would fail under load. (A test cursor is already
-        mid-transaction: it keeps its isolation.)"""
-        cr = self.env.cr
-        if cr.connection.get_transaction_status() == TRANSACTION_STATUS_IDLE:
-            cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
-        # our counters, one at a time: they may insert the same new rows
-        cr.execute("SELECT pg_advisory_xact_lock(%s)", [PLS_COUNT_LOCK])
-        Lead = self.env["crm.lead"].with_context(active_test=False)
-        batches = [(Lead.browse(ids).exists(), from_state, to_state) for ids, from_state, to_state in pending]
-        # and against Odoo's own counting (won/lost buttons): the team rows
-        # stay locked from this read to the commit
-        team_ids = list({team.id for leads, __, __ in batches for team in leads.team_id})
-        cr.execute(
-            "SELECT id FROM crm_lead_scoring_frequency"
-            " WHERE team_id = ANY(%s) OR team_id IS NULL FOR NO KEY UPDATE",
-            [team_ids],
-        )
-        for leads, from_state, to_state in batches:
-            leads._pls_increment_frequencies(from_state, to_state)
 
     # ------------------------------------------------------------------
     # Helpers of the engine

@@ -11,7 +11,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
 from odoo.fields import Domain
-from odoo.tools import escape_psql, plaintext2html
+from odoo.tools import escape_psql, is_html_empty, plaintext2html
 from odoo.tools.mail import parse_contact_from_email
 
 from .crm_sales_process_transition import NEW_RECORD_EFFECTS
@@ -420,7 +420,9 @@ class CrmSalesProcess(models.Model):
             value, problem = self._clean_value(form._fields[key], values[key])
             if problem:
                 problems.append(problem)
-            elif value is not None:
+            else:
+                # an empty value (None) stays: it means empty, and a default
+                # fills only the keys a call leaves out (as Odoo's default_get)
                 clean[key] = value
         if problems:
             raise UserError(
@@ -435,7 +437,7 @@ class CrmSalesProcess(models.Model):
     @api.model
     def _clean_value(self, field, value):
         """Return (normalized value or None when empty, problem or None)."""
-        label = field.string
+        label = field._description_string(self.env)
         if value is None or value is False or value == "":
             return None, None
         if field.type == "many2one":
@@ -492,11 +494,14 @@ class CrmSalesProcess(models.Model):
             return None, self.env._(
                 "%(label)s must be text, not %(value)r", label=label, value=value
             )
+        if field.type == "html" and is_html_empty(value):
+            return None, None
         value = value.strip()
         return value or None, None
 
     def _complete_values(self, transition, vals, record):
-        """Fill in the defaults of DESIGN.md section 1."""
+        """Fill in the defaults of DESIGN.md section 1, for the keys the call
+        left out only: a key given empty stays empty."""
         self.ensure_one()
         effect = transition.effect
         today = fields.Date.to_string(fields.Date.context_today(self))
@@ -506,8 +511,10 @@ class CrmSalesProcess(models.Model):
             vals.setdefault("date_start", today)
         elif effect == "qualify":
             vals.setdefault("opportunity_name", record.name)
-            # each lead of a batch its own customer: its company, else its company name
-            if not vals.get("partner_id") and not vals.get("company_name"):
+            # the customer is one value given as either key: its default (each
+            # lead of a batch its own company, else its company name) applies
+            # when the call gives neither
+            if "partner_id" not in vals and "company_name" not in vals:
                 company = record.partner_id.commercial_partner_id
                 if company.is_company:
                     vals["partner_id"] = company.id
@@ -522,7 +529,7 @@ class CrmSalesProcess(models.Model):
         problems = []
         form = self.env["crm.sales.process.transition.wizard"]
         missing = [
-            form._fields[key].string
+            form._fields[key]._description_string(self.env)
             for key, required in transition._value_spec().items()
             if required and not vals.get(key) and vals.get(key) != 0
         ]
@@ -755,7 +762,7 @@ class CrmSalesProcess(models.Model):
             update = {"partner_id": (contact or customer).id}
             for key in ("budget_amount", "probability", "customer_need", "proposed_solution"):
                 if key in vals:
-                    update[key] = vals[key]
+                    update[key] = False if vals[key] is None else vals[key]
             groups[tuple(sorted(update.items()))] |= lead
         for update, leads in groups.items():
             leads.write(dict(update))

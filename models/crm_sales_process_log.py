@@ -49,7 +49,9 @@ class CrmSalesProcessLog(models.Model):
             lines = []
             for key, value in (log.values or {}).items():
                 field = form._fields.get(key)
-                if field and field.type == "many2one" and value:
+                if value is None:
+                    value = self.env._("(empty)")
+                elif field and field.type == "many2one":
                     value = self.env[field.comodel_name].browse(value).exists().display_name or value
-                lines.append(f"{field.string if field else key}: {value}")
+                lines.append(f"{field._description_string(self.env) if field else key}: {value}")
             log.values_text = "\n".join(lines)

@@ -96,8 +96,8 @@ class CrmSalesProcessStep(models.Model):
         steps.workflow_id._check_in_use_usable()
         return steps
 
-    def unlink(self):
-        self.check_access("unlink")
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_used(self):
         process = self.env["crm.sales.process"].sudo().search([("step_id", "in", self.ids)], limit=1)
         log = self.env["crm.sales.process.log"].sudo().search(
             ["|", ("from_step_id", "in", self.ids), ("to_step_id", "in", self.ids)], limit=1
@@ -114,6 +114,8 @@ class CrmSalesProcessStep(models.Model):
                     step=used[:1].name,
                 )
             )
+
+    def unlink(self):
         workflows = self.workflow_id
         result = super().unlink()
         workflows._check_in_use_usable()

@@ -21,7 +21,9 @@ EFFECTS = [
 # The values each effect takes (True: required). Their labels and types are the
 # fields of the same names on the transition wizard, the form that collects them.
 EFFECT_VALUES = {
-    "start": {"team_id": False, "user_id": False, "date_start": False},
+    # team_id is required too: the start checks refuse a process without a
+    # B2B channel in their own words
+    "start": {"team_id": False, "user_id": False, "date_start": True},
     "qualify": {
         "opportunity_name": True,
         "partner_id": False,
@@ -173,44 +175,43 @@ class CrmSalesProcessTransition(models.Model):
 
     def _shape_problems(self):
         self.ensure_one()
-        _ = self.env._
         steps = self.from_step_ids | self.to_step_id
         if steps.workflow_id != self.workflow_id:
-            return [_("its steps must belong to its own workflow")]
+            return [self.env._("its steps must belong to its own workflow")]
         effect_label = dict(self._fields["effect"]._description_selection(self.env))[self.effect]
         if self.effect == "start" or not self.from_step_ids:
             if self.effect != "start":
-                return [_("a transition without From Steps starts a process: give it the "
+                return [self.env._("a transition without From Steps starts a process: give it the "
                           "effect \"Start a process\", or choose its From Steps")]
             if self.from_step_ids:
-                return [_("a start transition has no From Steps")]
+                return [self.env._("a start transition has no From Steps")]
             if self.to_step_id.outcome != "open":
-                return [_("a process starts in an open step, not in \"%s\"", self.to_step_id.name)]
+                return [self.env._("a process starts in an open step, not in \"%s\"", self.to_step_id.name)]
             return []
         (from_type, from_outcomes), arrival = EFFECT_SHAPES[self.effect]
         problems = []
         for step in self.from_step_ids:
             if from_type and step.record_type != from_type or step.outcome not in from_outcomes:
                 problems.append(
-                    _('"%(effect)s" cannot leave from "%(step)s" (a %(outcome)s %(type)s step)',
+                    self.env._('"%(effect)s" cannot leave from "%(step)s" (a %(outcome)s %(type)s step)',
                       effect=effect_label, step=step.name, outcome=step.outcome, type=step.record_type)
                 )
         to_step = self.to_step_id
         if self.effect == "follow_up":
             if to_step not in self.from_step_ids:
-                problems.append(_("a follow-up stays in its step: its To Step must be one of its From Steps"))
+                problems.append(self.env._("a follow-up stays in its step: its To Step must be one of its From Steps"))
         else:
             to_type, to_outcome = arrival
             if (to_type or self.from_step_ids[:1].record_type) != to_step.record_type or (
                 to_step.outcome != to_outcome
             ):
                 problems.append(
-                    _('"%(effect)s" cannot lead to "%(step)s" (a %(outcome)s %(type)s step)',
+                    self.env._('"%(effect)s" cannot lead to "%(step)s" (a %(outcome)s %(type)s step)',
                       effect=effect_label, step=to_step.name, outcome=to_step.outcome,
                       type=to_step.record_type)
                 )
             if self.effect == "none" and set(self.from_step_ids.mapped("record_type")) != {to_step.record_type}:
-                problems.append(_("a transition without effect keeps the record type: lead steps "
+                problems.append(self.env._("a transition without effect keeps the record type: lead steps "
                                   "to lead steps, opportunity steps to opportunity steps"))
         return problems
 
@@ -244,8 +245,8 @@ class CrmSalesProcessTransition(models.Model):
         self.env.registry.clear_cache("templates")
         return result
 
-    def unlink(self):
-        self.check_access("unlink")
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_logged(self):
         used = self.env["crm.sales.process.log"].sudo().search([("transition_id", "in", self.ids)], limit=1)
         if used:
             raise UserError(
@@ -255,6 +256,8 @@ class CrmSalesProcessTransition(models.Model):
                     name=used.transition_id.name,
                 )
             )
+
+    def unlink(self):
         workflows = self.workflow_id
         result = super().unlink()
         workflows._check_in_use_usable()

@@ -84,11 +84,10 @@ class CrmSalesProcessWorkflow(models.Model):
     def _structure_problems(self):
         """What keeps the workflow from being used, each with what to fix."""
         self.ensure_one()
-        _ = self.env._
         problems = []
         starts = self.transition_ids.filtered("is_start")
         if not starts:
-            problems.append(_("Add a start transition (no From Steps, effect \"Start a process\") "
+            problems.append(self.env._("Add a start transition (no From Steps, effect \"Start a process\") "
                               "so that processes can start."))
         reached = starts.to_step_id
         frontier = reached
@@ -99,7 +98,7 @@ class CrmSalesProcessWorkflow(models.Model):
             reached |= following
             frontier = following
         for step in self.step_ids - reached:
-            problems.append(_('Step "%(step)s" cannot be reached from a start: add a transition '
+            problems.append(self.env._('Step "%(step)s" cannot be reached from a start: add a transition '
                               "that leads to it, or archive it.", step=step.name))
         return problems
 
@@ -149,11 +148,10 @@ class CrmSalesProcessWorkflow(models.Model):
         self._check_in_use_usable()
         return result
 
-    def unlink(self):
-        self.check_access("unlink")
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_followed(self):
         if self.env["crm.sales.process"].sudo().search_count([("workflow_id", "in", self.ids)], limit=1):
             raise UserError(self.env._("Sales Processes follow this workflow: archive it instead of deleting it."))
-        return super().unlink()
 
     def copy_data(self, default=None):
         vals_list = super().copy_data(default)

@@ -8,7 +8,6 @@ class CrmTeam(models.Model):
 
     channel_type = fields.Selection(
         [("b2b", "B2B"), ("b2c", "B2C")],
-        string="Channel Type",
         required=True,
         default="b2c",
         help="Only B2B channels run Sales Processes.",
@@ -44,3 +43,28 @@ class CrmTeam(models.Model):
                     self.env._('The workflow "%(workflow)s" is archived.', workflow=workflow.name)
                 )
             workflow._check_usable()
+
+    @api.constrains("channel_type")
+    def _check_channel_type_of_running_processes(self):
+        """A channel stays B2B while Sales Processes run in it: switched to
+        B2C, it would hold open deals that no B2C channel may run (moving a
+        deal of an open process to a B2C channel is refused the same way)."""
+        not_b2b = self.filtered(lambda team: team.channel_type != "b2b")
+        if not not_b2b:
+            return
+        # every process counts, those the user's record rules hide included
+        running = self.env["crm.sales.process"].sudo()._read_group(
+            [("team_id", "in", not_b2b.ids), ("is_closed", "=", False)], ["team_id"], ["__count"]
+        )
+        if running:
+            team, count = running[0]
+            raise ValidationError(
+                self.env._(
+                    'The sales channel "%(team)s" cannot become B2C: %(count)s open Sales '
+                    "Process(es) run in it. Move their leads and opportunities to another B2B "
+                    "channel or close the processes first, or keep this channel B2B and create "
+                    "a B2C channel for the deals that need no process.",
+                    team=team.name,
+                    count=count,
+                )
+            )

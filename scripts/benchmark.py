@@ -38,10 +38,10 @@ def run_deferred(env):
     """What a transition defers until after its commit (Odoo's lead scoring
     counts of the deals it closed) is counted with it: run it here, in the
     same transaction, as its post-commit hook would."""
-    pending = env.cr.postcommit.data.pop("crm_sales_process.pls_increments", [])
-    if pending:
-        env["crm.lead"].sudo()._sales_process_count_now(list(pending))
-    pending.clear()  # the hook left registered finds nothing to do
+    queued = env.cr.postcommit.data.pop("crm_sales_process.scoring_queue", [])
+    if queued:
+        env["crm.sales.process.scoring.queue"].sudo()._count(list(queued))
+    queued.clear()  # the hook left registered finds nothing to do
 
 
 @contextlib.contextmanager

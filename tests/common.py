@@ -1,6 +1,30 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
-from odoo.addons.mail.tests.common import mail_new_test_user
+import shutil
+import subprocess
+from pathlib import Path
+
 from odoo.tests import TransactionCase
+
+from odoo.addons.mail.tests.common import mail_new_test_user
+
+ADDON = Path(__file__).resolve().parents[1]
+
+
+def copy_addon(into):
+    """The addon's files as git knows them (tracked or new, not ignored) in
+    ``into``/crm_sales_process: a folder of the addon's name, as whool needs,
+    without the .venv and .cache the checkout's own folder also holds."""
+    target = Path(into) / "crm_sales_process"
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ADDON, capture_output=True, text=True, check=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        source = ADDON / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
 
 
 class SalesProcessCase(TransactionCase):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from odoo.tests import BaseCase
 
-ADDON = Path(__file__).resolve().parents[1]
+from .common import copy_addon
 
 # Run in the throw-away environment, with no --addons-path and no config file.
 LIST_MODULES = """
@@ -42,24 +42,10 @@ class TestPackaging(BaseCase):
             self.fail(f"{' '.join(map(str, command))} failed:\n{result.stdout}{result.stderr}")
         return result.stdout
 
-    def _copy_addon(self, into):
-        """The addon's files as git knows them (tracked or new, not ignored),
-        in a folder named crm_sales_process, since whool takes the addon's
-        name from its folder."""
-        target = Path(into) / "crm_sales_process"
-        listed = self._run("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=ADDON)
-        listed = listed.split("\0")
-        for name in filter(None, listed):
-            source = ADDON / name
-            if source.is_file():
-                (target / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, target / name)
-        return target
-
     def test_wheel_installs_the_addon_without_addons_path(self):
         with tempfile.TemporaryDirectory(prefix="csp-wheel-") as tmp:
             tmp = Path(tmp)
-            addon = self._copy_addon(tmp)
+            addon = copy_addon(tmp)
             self._run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
                       "--quiet", "--disable-pip-version-check", "-w", str(tmp / "dist"), str(addon))
             wheels = list((tmp / "dist").glob("*.whl"))

@@ -29,8 +29,12 @@ reason, so that a change of the generators cannot make it pass vacuously.
 Where the spec is silent the oracle follows the engine: develop takes any
 partner as customer (a person counts for its company); qualify with both a
 customer and a company name uses the customer; close_as_lost takes any active
-lost reason; only None, False and "" are empty values (blank text too; 0 is
-not a record id); a date is a date or a "YYYY-MM-DD" string; reopen resets the
+lost reason; only None, False and "" are empty values (blank text too, and
+notes of empty HTML; 0 is not a record id); an empty value means empty: a
+default fills only a key left out (the customer of qualify, given as either
+partner_id or company_name, defaults only when neither key is given), a
+required value given empty is refused, an optional one given empty is written
+empty; a date is a date or a "YYYY-MM-DD" string; reopen resets the
 probability to Odoo's automated one; Odoo's lead scoring may rescore a closed
 record (automated_probability, see RESCORED).
 
@@ -147,6 +151,7 @@ REASONS = {
     "archived record": "no such record",
     "not from this step": "not from this step",
     "required value missing": "required value missing",
+    "required value given empty": "explicit empty value",
     "customer not a company": "customer rules",
     "no customer to qualify with": "customer rules",
     "lead's contact of another company": "customer rules",
@@ -247,7 +252,8 @@ def _pools(case):
             "Initech SP", "INITECH sp", "globex sp corporation", "Umbrella SP", "100% Co_SP",
             "  Hooli SP  ", case.archived_company.name,
         ]),
-        "notes": dict(text, good=["Big one", "<p>Big one</p>", "  Big one  "]),
+        "notes": dict(text, good=["Big one", "<p>Big one</p>", "  Big one  "],
+                      empty=[None, False, "", "   ", "<p><br></p>"]),
         "reason": text,
         "note": text,
         "customer_need": text,
@@ -326,10 +332,14 @@ class _TransitionMachine(RuleBasedStateMachine):
         any mix, or not a dictionary at all."""
         spec = VALUE_KEYS.get(code, {})
         required = [key for key, needed in spec.items() if needed and key not in DEFAULTED]
+        defaulted = [key for key in spec if key in DEFAULTED]
+        # a value left out takes its default; an optional one may be given empty
         valid = st.fixed_dictionaries(
             {key: self._good(code, key) for key in required},
             optional={
-                key: _mix((2, self._good(code, key)), (1, self._empty(key)))
+                key: self._good(code, key)
+                if key in defaulted
+                else _mix((2, self._good(code, key)), (1, self._empty(key)))
                 for key in spec
                 if key not in required
             },
@@ -356,6 +366,10 @@ class _TransitionMachine(RuleBasedStateMachine):
                 lambda key: _mix(
                     (1, st.just({key: DROP})), (1, self._empty(key).map(lambda value: {key: value}))
                 )
+            )))
+        if defaulted:  # given empty: not replaced by its default
+            faults.append((1, st.sampled_from(defaulted).flatmap(
+                lambda key: self._empty(key).map(lambda value: {key: value})
             )))
         one_fault = st.tuples(valid, _mix(*faults)).map(
             lambda pair: {
@@ -426,6 +440,8 @@ class _TransitionMachine(RuleBasedStateMachine):
         if kind == "text":
             if not isinstance(value, str):
                 return "wrong type", None
+            if key == "notes" and not html2plaintext(value).strip():
+                return "empty", None  # HTML with no text
             return ("ok", value.strip()) if value.strip() else ("empty", None)
         if kind == "number":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -456,13 +472,15 @@ class _TransitionMachine(RuleBasedStateMachine):
             return "archived record", None
         return "ok", record
 
-    def _company_for(self, record, clean):
+    def _company_for(self, record, clean, given):
         """The company a qualify resolves to: a res.partner, a name (a new
-        company), or None (no customer)."""
+        company), or None (no customer). ``given``: the keys of the call."""
         if "partner_id" in clean:
             partner = clean["partner_id"]
             return partner if partner.is_company else None
         name = clean.get("company_name")
+        if not name and {"partner_id", "company_name"} & given:
+            return None  # given empty: no default
         if not name:
             company = record.partner_id.commercial_partner_id
             if company.is_company:
@@ -485,24 +503,29 @@ class _TransitionMachine(RuleBasedStateMachine):
             return ["unknown code"]
         spec = VALUE_KEYS[code]
         reasons = ["unknown key"] if set(values) - set(spec) else []
-        clean = {}
+        clean, emptied = {}, set()
         for key, value in values.items():
             if key not in spec:
                 continue
             status, normalized = self._clean(key, value)
             if status == "ok":
                 clean[key] = normalized
-            elif status != "empty":
+            elif status == "empty":
+                emptied.add(key)
+            else:
                 reasons.append(status)
         state = self.model[process.id]
         if state["step"] not in FROM_STEPS[code]:
             reasons.append("not from this step")
-        if any(needed and key not in clean and key not in DEFAULTED for key, needed in spec.items()):
+        if any(needed and key not in clean and key not in DEFAULTED and key not in emptied
+               for key, needed in spec.items()):
             reasons.append("required value missing")
+        if any(needed and key in emptied for key, needed in spec.items()):
+            reasons.append("required value given empty")
         record = self.env["crm.lead"].browse(state["current"])
-        expected = {"clean": clean, "record": record}
+        expected = {"clean": clean, "record": record, "emptied": emptied}
         if code == "qualify" and state["step"] == "new_lead":
-            company = self._company_for(record, clean)
+            company = self._company_for(record, clean, set(values) & set(spec))
             contact = record.partner_id
             if "partner_id" in clean and not clean["partner_id"].is_company:
                 reasons.append("customer not a company")
@@ -792,6 +815,8 @@ class _TransitionMachine(RuleBasedStateMachine):
         for key in ("customer_need", "proposed_solution"):
             if key in clean:
                 case.assertEqual(record[key], clean[key], f"{what}: {key}")
+        for key in expected["emptied"] - {"contact_id"}:  # given empty: written empty
+            case.assertFalse(record[key], f"{what}: {key} given empty")
 
     def _check_close_as_won(self, process, record, old, clean, expected, last_partner, what):
         case = self.case

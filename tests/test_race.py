@@ -1,4 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+import json
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -7,9 +11,28 @@ from odoo.exceptions import UserError
 from odoo.modules.registry import Registry
 from odoo.service.model import retrying
 from odoo.tests import BaseCase, get_db_name, tagged
-from odoo.tools import mute_logger
+from odoo.tools import config, mute_logger
 
 from odoo.addons.crm_sales_process.models.crm_sales_process import engine_writes
+
+QUEUE_LOGGER = "odoo.addons.crm_sales_process.models.crm_sales_process_scoring_queue"
+
+# A process that runs close_as_won on the given processes, commits, and is
+# killed by its post-commit hook, before it counts the closings.
+KILLED_AFTER_COMMIT = """
+import json, os, signal, sys
+from odoo import api
+from odoo.modules.registry import Registry
+from odoo.tools import config
+config.parse_config(["-d", sys.argv[1], "--addons-path", sys.argv[2], "--log-level", "warn"])
+registry = Registry(sys.argv[1])
+from odoo.addons.crm_sales_process.models.crm_sales_process_scoring_queue import CrmSalesProcessScoringQueue
+CrmSalesProcessScoringQueue._count_after_commit = lambda self, ids: os.kill(os.getpid(), signal.SIGKILL)
+with registry.cursor() as cr:
+    env = api.Environment(cr, api.SUPERUSER_ID, {})
+    env["crm.sales.process"].browse(json.loads(sys.argv[3])).run_transition("close_as_won", {"close_revenue": 1})
+print("still alive after the commit")
+"""
 
 
 @tagged("post_install", "-at_install")
@@ -92,7 +115,7 @@ class TestRace(BaseCase):
         with self.registry.cursor() as cr1, self.registry.cursor() as cr2:
             first = self._env(cr1)["crm.sales.process"].browse(process_id)
             second = self._env(cr2)["crm.sales.process"].browse(process_id)
-            second.step_id  # noqa: B018 -- the second transaction has begun
+            self.assertEqual(second.step_code, "new_lead")  # the second transaction has begun
             self.assertIs(first.run_transition("qualify", {"company_name": "SP Race Winner 0"}), True)
             with self.assertRaises(UserError) as caught:
                 second.run_transition("qualify", {"company_name": "SP Race Loser 0"})
@@ -186,19 +209,22 @@ class TestRace(BaseCase):
             env = self._env(cr)
             leads = self._opportunities(env, "count")
             env["crm.lead.scoring.frequency"].search([("team_id", "=", self.team_id)]).unlink()
-        first, second = leads.ids
+            first, second = (
+                env["crm.sales.process.scoring.queue"].create({"lead_ids": [lead.id], "to_state": "won"}).id
+                for lead in leads
+            )
         outcome = {}
 
         def count_second():
             with self.registry.cursor() as cr:
-                lead = self._env(cr)["crm.lead"].browse(second)
+                queue = self._env(cr)["crm.sales.process.scoring.queue"]
                 outcome["started"] = True
-                with self.assertNoLogs("odoo.addons.crm_sales_process.models.crm_lead", "WARNING"):
-                    lead._sales_process_count_closings([([second], None, "won")])
+                with self.assertNoLogs(QUEUE_LOGGER, "INFO"):
+                    queue._count_after_commit([second])
                 outcome["done"] = True
 
         with self.registry.cursor() as cr1:
-            self._env(cr1)["crm.lead"].browse(first)._sales_process_count_now([([first], None, "won")])
+            self._env(cr1)["crm.sales.process.scoring.queue"]._count([first])
             thread = threading.Thread(target=count_second)
             thread.start()
             time.sleep(1)
@@ -207,8 +233,46 @@ class TestRace(BaseCase):
         thread.join(60)
         self.assertTrue(outcome.get("done"))
         with self.registry.cursor() as cr:
-            self._assert_both_won_counted(self._env(cr))
-            self._env(cr)["crm.lead.scoring.frequency"].search([("team_id", "=", self.team_id)]).unlink()
+            env = self._env(cr)
+            self._assert_both_won_counted(env)
+            self.assertFalse(env["crm.sales.process.scoring.queue"].browse([first, second]).exists(),
+                             "counted once: out of the queue")
+            env["crm.lead.scoring.frequency"].search([("team_id", "=", self.team_id)]).unlink()
+
+    def test_count_survives_a_kill_between_commit_and_count(self):
+        """The process that runs a transition is killed (SIGKILL) right after
+        its commit, before it counts the closings in Odoo's lead scoring:
+        they wait in the queue, and the queue's cron counts them, once."""
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            leads = self._opportunities(env, "kill")
+            process_ids = env["crm.sales.process"].start_from_opportunity(leads.ids)
+            env["crm.lead.scoring.frequency"].search([("team_id", "=", self.team_id)]).unlink()
+        child = subprocess.run(
+            [sys.executable, "-c", KILLED_AFTER_COMMIT, get_db_name(),
+             ",".join(config["addons_path"]), json.dumps(process_ids)],
+            capture_output=True, text=True, timeout=300, check=False,
+        )
+        self.assertEqual(child.returncode, -signal.SIGKILL, f"killed after its commit: {child.stdout}{child.stderr}")
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            processes = env["crm.sales.process"].browse(process_ids)
+            self.assertEqual(set(processes.mapped("step_code")), {"won_opportunity"}, "the transition committed")
+            queued = env["crm.sales.process.scoring.queue"].search([])
+            self.assertEqual(sorted(i for row in queued for i in row.lead_ids if i in leads.ids), sorted(leads.ids))
+            self.assertFalse(
+                env["crm.lead.scoring.frequency"].search_count([("team_id", "=", self.team_id)]),
+                "not counted yet",
+            )
+            cron = env.ref("crm_sales_process.ir_cron_sales_process_scoring_queue")
+            cron.method_direct_trigger()
+        with self.registry.cursor() as cr:
+            env = self._env(cr)
+            self._assert_both_won_counted(env)
+            self.assertFalse(env["crm.sales.process.scoring.queue"].search_count([]), "the queue is empty")
+            env["crm.sales.process.scoring.queue"]._count()  # a second run counts nothing twice
+            self._assert_both_won_counted(env)
+            env["crm.lead.scoring.frequency"].search([("team_id", "=", self.team_id)]).unlink()
 
     @mute_logger("odoo.sql_db", "odoo.service.model")
     def test_edit_racing_a_transition(self):
@@ -219,7 +283,7 @@ class TestRace(BaseCase):
         with self.registry.cursor() as cr1, self.registry.cursor() as cr2:
             env2 = self._env(cr2)
             lead = env2["crm.sales.process"].browse(process_id).lead_id
-            lead.name  # noqa: B018 -- snapshot taken, lead still open
+            self.assertTrue(lead.active)  # snapshot taken, lead still open
             self._env(cr1)["crm.sales.process"].browse(process_id).run_transition("disqualify")
             cr1.commit()
             attempts = []

@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
 from .common import SalesProcessCase
@@ -101,6 +101,45 @@ class TestRefusals(SalesProcessCase):
                     process.current_lead_id.partner_name = False  # no company to default to
                 self.assertRefused(process, code, values, "missing", label, process.step_id.name)
 
+    def test_values_given_empty_are_not_replaced_by_defaults(self):
+        """A key given as False, None, "" or blank text means empty: refused
+        where the transition needs it, though a default exists for the key."""
+        cases = [
+            ("new_lead", "qualify", {"opportunity_name": "  ", "company_name": "Initech SP"}, "Opportunity Name"),
+            ("new_lead", "qualify", {"opportunity_name": None, "company_name": "Initech SP"}, "Opportunity Name"),
+            # the lead has a company name to default to: given empty, it is not used
+            ("new_lead", "qualify", {"partner_id": False, "company_name": False}, "Customer"),
+            ("new_lead", "qualify", {"company_name": ""}, "Customer"),
+            ("new_lead", "qualify", {"partner_id": None}, "Customer"),
+            ("disqualified_lead", "follow_up", {"note": None}, "Note"),
+            ("disqualified_lead", "follow_up", {"note": " \n "}, "Note"),
+            ("new_opportunity", "close_as_won", {"close_revenue": 5, "close_date": False}, "Close Date"),
+            ("new_opportunity", "close_as_won", {"close_revenue": None}, "Close Revenue"),
+            ("new_opportunity", "close_as_lost", {"lost_reason_id": False}, "Lost Reason"),
+            ("developed_opportunity", "close_as_lost", {"close_date": ""}, "Close Date"),
+            ("new_opportunity", "develop", {"partner_id": False}, "Customer"),
+        ]
+        for step, code, values, label in cases:
+            with self.subTest(transition=code, values=values):
+                process = self._process_at(step)
+                if code == "close_as_lost" and "lost_reason_id" not in values:
+                    values = dict(values, lost_reason_id=self.outsold.id)
+                name = process.step_id.name
+                self.assertRefused(process, code, values, "missing", label, f'"{name}"')
+
+    def test_start_values_given_empty(self):
+        lead = self._lead()
+        for values, fragment in (
+            ({"date_start": False}, "missing Start Date"),
+            ({"date_start": ""}, "missing Start Date"),
+            ({"team_id": None}, "B2B sales channel is required"),
+        ):
+            with self.subTest(values=values):
+                with self.assertRaises(UserError) as caught:
+                    self.Process.start_from_lead(lead.id, values)
+                self.assertIn(fragment, str(caught.exception))
+                self.assertFalse(lead.sales_process_id)
+
     def test_negative_amounts(self):
         process = self._process_at("new_opportunity")
         self.assertRefused(process, "close_as_won", {"close_revenue": -1}, "Close Revenue", "negative")
@@ -160,6 +199,22 @@ class TestRefusals(SalesProcessCase):
         with self.assertRaises(UserError) as caught:
             self.Process.start_from_lead(self._lead(team_id=False, user_id=False).id)
         self.assertIn("B2B sales channel is required", str(caught.exception))
+
+    def test_b2b_channel_stays_b2b_while_processes_run(self):
+        open_process = self._start()
+        self._process_at("won_opportunity")  # closed: does not hold the channel
+        idle = self.env["crm.team"].create({"name": "SP Idle Channel", "channel_type": "b2b"})
+        Team = self.env["crm.team"].with_user(self.manager)
+        with self.assertRaises(ValidationError) as caught:
+            Team.browse((idle | self.team).ids).write({"channel_type": "b2c"})
+        message = str(caught.exception)
+        self.assertIn('"SP B2B Channel" cannot become B2C: 1 open Sales Process', message)
+        self.assertIn("another B2B channel", message)
+        self.assertEqual((idle | self.team).mapped("channel_type"), ["b2b", "b2b"], "nothing changed")
+        idle.with_user(self.manager).channel_type = "b2c"  # runs no process
+        open_process.run_transition("disqualify")
+        Team.browse(self.team.id).channel_type = "b2c"
+        self.assertEqual(self.team.channel_type, "b2c", "once its processes are closed")
 
     def test_second_process_on_the_same_record(self):
         process = self._start()

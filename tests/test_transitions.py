@@ -222,6 +222,36 @@ class TestTransitions(SalesProcessCase):
         process.run_transition("develop", {"partner_id": contact.parent_id.id})
         self.assertEqual(opportunity.partner_id, contact)
 
+    def test_optional_values_given_empty_are_written_empty(self):
+        process = self._process_at("new_opportunity")
+        opportunity = process.opportunity_id
+        opportunity.write({"budget_amount": 9000, "customer_need": "Speed", "proposed_solution": "Fiber"})
+        process.run_transition(
+            "develop",
+            {"partner_id": self.customer.id, "budget_amount": None, "customer_need": "  ",
+             "proposed_solution": False, "probability": 30},
+        )
+        self.assertEqual(process.step_code, "developed_opportunity")
+        self.assertFalse(opportunity.budget_amount)
+        self.assertFalse(opportunity.customer_need)
+        self.assertFalse(opportunity.proposed_solution)
+        self.assertEqual(opportunity.probability, 30)
+        log = process.log_ids.sorted("id")[-1]
+        self.assertIsNone(log.values["budget_amount"], "the log keeps what was given: empty")
+        self.assertIn("Budget: (empty)", log.values_text)
+
+    def test_qualify_notes_of_empty_html_keep_the_description(self):
+        process = self._start(self._lead(description="<p>Needs a new website</p>"))
+        process.run_transition("qualify", {"company_name": "Initech SP", "notes": "<p><br></p>"})
+        self.assertIn("Needs a new website", process.opportunity_id.description)
+
+    def test_start_with_owner_given_empty(self):
+        lead = self._lead()
+        process = self.Process.browse(self.Process.start_from_lead(lead.id, {"user_id": False}))
+        self.assertEqual(process.step_code, "new_lead")
+        self.assertFalse(lead.user_id, "the owner given empty stays empty")
+        self.assertEqual(process.date_start, fields.Date.context_today(process), "the date left out: today")
+
     def test_close_as_won_from_new_and_developed(self):
         for code in ("new_opportunity", "developed_opportunity"):
             process = self._process_at(code)

@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 from lxml import etree
 
+from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 
 from .common import SalesProcessCase
@@ -78,7 +79,7 @@ class TestViews(SalesProcessCase):
             sales_process_transition_id=qualify.id
         ).action_sales_process_transition()
         self.assertEqual(action["res_model"], "crm.sales.process.transition.wizard")
-        wizard = Form(self.env[action["res_model"]].with_user(self.salesman).with_context(action["context"]))
+        wizard = Form(self.env[action["res_model"]].with_user(self.salesman).with_context(**action["context"]))
         self.assertEqual(wizard.opportunity_name, "Website redesign")
         self.assertEqual(wizard.company_name, "Initech SP")
         self.assertIn("Big project", wizard.notes)
@@ -86,6 +87,33 @@ class TestViews(SalesProcessCase):
         record = wizard.save()
         record.action_confirm()
         self.assertEqual(process.step_code, "new_opportunity")
+
+    def _transition_form(self, process, xmlid):
+        action = process.lead_id.with_user(self.salesman).with_context(
+            sales_process_transition_id=self.env.ref(xmlid).id
+        ).action_sales_process_transition()
+        return Form(self.env[action["res_model"]].with_user(self.salesman).with_context(**action["context"]))
+
+    def test_transition_form_sends_a_cleared_field_as_empty(self):
+        """A field the user cleared reaches the engine empty: not replaced by
+        its default (required fields are required by the form itself)."""
+        process = self._start(user=self.salesman)
+        wizard = self._transition_form(process, "crm_sales_process.transition_qualify")
+        self.assertEqual(wizard.company_name, "Initech SP", "the form proposes the lead's company")
+        wizard.company_name = False  # cleared, and no customer chosen
+        with self.assertRaises(UserError) as caught:
+            wizard.save().action_confirm()
+        self.assertIn("missing Customer", str(caught.exception))
+        self.assertEqual(process.step_code, "new_lead")
+
+        process.run_transition("qualify", {"company_name": "Initech SP"})
+        process.opportunity_id.customer_need = "Faster checkout"
+        wizard = self._transition_form(process, "crm_sales_process.transition_develop")
+        self.assertEqual(wizard.customer_need, "Faster checkout")
+        wizard.customer_need = False
+        wizard.save().action_confirm()
+        self.assertEqual(process.step_code, "developed_opportunity")
+        self.assertFalse(process.opportunity_id.customer_need, "cleared in the form: emptied")
 
     def test_transition_without_values_runs_directly(self):
         process = self._process_at("disqualified_lead")

@@ -28,20 +28,20 @@ class CrmSalesProcessTransitionWizard(models.TransientModel):
     )
     user_id = fields.Many2one("res.users", string="Owner", domain=[("share", "=", False)])
     date_start = fields.Date("Start Date")
-    opportunity_name = fields.Char("Opportunity Name")
+    opportunity_name = fields.Char()
     partner_id = fields.Many2one("res.partner", string="Customer")
-    company_name = fields.Char("Company Name")
-    notes = fields.Html("Notes")
-    reason = fields.Text("Reason")
-    note = fields.Text("Note")
-    contact_id = fields.Many2one("res.partner", string="Contact")
+    company_name = fields.Char()
+    notes = fields.Html()
+    reason = fields.Text()
+    note = fields.Text()
+    contact_id = fields.Many2one("res.partner")
     budget_amount = fields.Monetary("Budget", currency_field="currency_id")
-    probability = fields.Float("Probability")
-    customer_need = fields.Text("Customer Need")
-    proposed_solution = fields.Text("Proposed Solution")
-    close_revenue = fields.Monetary("Close Revenue", currency_field="currency_id")
-    close_date = fields.Date("Close Date")
-    lost_reason_id = fields.Many2one("crm.lost.reason", string="Lost Reason")
+    probability = fields.Float()
+    customer_need = fields.Text()
+    proposed_solution = fields.Text()
+    close_revenue = fields.Monetary(currency_field="currency_id")
+    close_date = fields.Date()
+    lost_reason_id = fields.Many2one("crm.lost.reason")
 
     @api.depends("transition_id", "process_ids")
     def _compute_confirm_message(self):
@@ -108,7 +108,9 @@ class CrmSalesProcessTransitionWizard(models.TransientModel):
         }
 
     def _submitted_values(self):
-        """The form's values as a client would send them to run_transition."""
+        """The form's values as a client would send them to run_transition:
+        every value the form shows, a cleared field as empty (False), which
+        the engine keeps empty or refuses, never replaces by its default."""
         self.ensure_one()
         values = {}
         for key in self.transition_id._value_spec():
@@ -118,8 +120,7 @@ class CrmSalesProcessTransitionWizard(models.TransientModel):
                 value = value.id
             elif field.type == "date":
                 value = fields.Date.to_string(value) if value else False
-            if value or field.type in ("float", "monetary"):
-                values[key] = value
+            values[key] = value
         return values
 
     def action_confirm(self):

@@ -3,6 +3,7 @@
 bin/_env.sh, which calls it):
 
     python3 bin/devenv venv [--test]          .venv with Odoo 19.0 (machine's python3)
+    python3 bin/devenv lint-venv              .venv-lint with the linters (bin/lint)
     .venv/bin/python bin/devenv pg-start PID  PostgreSQL; prints shell exports
     .venv/bin/python bin/devenv pg-stop PID   the embedded server, when PID was its last user
     .venv/bin/python bin/devenv pg-bin        where psql, dropdb... are
@@ -23,6 +24,7 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     steps = parser.add_subparsers(dest="step", required=True)
     steps.add_parser("venv").add_argument("--test", action="store_true")
+    steps.add_parser("lint-venv")
     steps.add_parser("pg-start").add_argument("owner", type=int)
     steps.add_parser("pg-stop").add_argument("owner", type=int)
     steps.add_parser("pg-bin")
@@ -38,6 +40,10 @@ def main():
             import environment
 
             environment.ensure(with_tests=args.test)
+        elif args.step == "lint-venv":
+            import environment
+
+            environment.ensure_lint()
         elif args.step == "pg-bin":
             import postgres
 

@@ -3,7 +3,6 @@
 step runs under whatever python3 the machine has, before .venv exists."""
 
 import hashlib
-import os
 import sys
 import time
 from pathlib import Path
@@ -57,11 +56,3 @@ class Progress:
         if force or now - self.last >= self.every:
             self.last = now
             say(message)
-
-
-def relative(path):
-    """A path as the reader typed it: relative to the current folder when inside it."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)

@@ -182,14 +182,14 @@ def odoo_requirements(root, into):
 PIP_SHOWN = ("Collecting", "Downloading", "Building wheel for", "Installing collected", "Successfully installed")
 
 
-def pip(*args, what):
-    """pip in .venv: its full output in .cache/logs/pip.log, the steps that
+def pip(*args, what, venv=VENV):
+    """pip in ``venv``: its full output in .cache/logs/pip.log, the steps that
     show progress (what it collects, downloads with their size, builds) on the
     terminal."""
     say(f"{what}...")
     log_path = CACHE / "logs" / "pip.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [str(VENV / "bin" / "python"), "-m", "pip", *args, "--disable-pip-version-check", "--progress-bar", "off"]
+    command = [str(venv / "bin" / "python"), "-m", "pip", *args, "--disable-pip-version-check", "--progress-bar", "off"]
     # an environment variable, not -c: pip passes it on to build environments
     env = {**os.environ, "PIP_CONSTRAINT": str(CONSTRAINTS)}
     with open(log_path, "a") as log:
@@ -213,12 +213,12 @@ def python_id():
     return f"{sys.version.split()[0]} {os.path.realpath(sys.executable)}"
 
 
-def create_venv():
-    if VENV.exists():
-        shutil.rmtree(VENV)
-    say(f"Creating the virtual environment {VENV} (Python {sys.version.split()[0]})...")
+def create_venv(venv=VENV):
+    if venv.exists():
+        shutil.rmtree(venv)
+    say(f"Creating the virtual environment {venv} (Python {sys.version.split()[0]})...")
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, capture_output=True, text=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, text=True)
     except subprocess.CalledProcessError as error:
         raise SetupError(
             f"python3 -m venv failed: {error.stderr.strip().splitlines()[-1] if error.stderr.strip() else error}. "
@@ -254,10 +254,14 @@ def ensure(with_tests):
         record(python=python_id())
         done.append("virtual environment")
 
-    spec = os.environ.get("ODOO_SOURCE") or NIGHTLY
-    source = Source(spec)
+    spec = os.environ.get("ODOO_SOURCE")
     dev_hash = sha256_text(DEV_REQUIREMENTS.read_text(), CONSTRAINTS.read_text())
-    if stamp.get("odoo") != source.fingerprint:
+    if not spec and stamp.get("odoo"):
+        source = None  # the Odoo .venv was built from: ODOO_SOURCE changes it
+    else:
+        spec = spec or NIGHTLY
+        source = Source(spec)
+    if source and stamp.get("odoo") != source.fingerprint:
         if stamp.get("odoo"):
             say(f"The Odoo source changed (now {source.label}): installing it again.")
         CACHE.mkdir(exist_ok=True)
@@ -307,3 +311,24 @@ def check_odoo():
             "ODOO_SOURCE must hold the standard addons (crm and its dependencies) inside odoo/addons, "
             "as Odoo's nightly source tarball does."
         )
+
+
+LINT_VENV = REPO / ".venv-lint"
+LINT_REQUIREMENTS = REPO / "requirements-lint.txt"
+
+
+def ensure_lint():
+    """.venv-lint with the linters of requirements-lint.txt: an environment
+    of their own, as oca-odoo-pre-commit-hooks pins a polib that Odoo's
+    requirements refuse (and the linters need no Odoo)."""
+    check_python()
+    stamp_path = LINT_VENV / "crm_sales_process.stamp.json"
+    wanted = {"python": python_id(), "lint": sha256_file(LINT_REQUIREMENTS)}
+    stamp = json.loads(stamp_path.read_text()) if stamp_path.exists() else {}
+    if stamp == wanted:
+        return
+    if stamp.get("python") != wanted["python"] or not (LINT_VENV / "bin" / "python").exists():
+        create_venv(LINT_VENV)
+    pip("install", "-r", str(LINT_REQUIREMENTS), what="Installing the linters of requirements-lint.txt (pip)",
+        venv=LINT_VENV)
+    stamp_path.write_text(json.dumps(wanted, indent=1))
