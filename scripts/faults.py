@@ -63,8 +63,12 @@ def sql(db, query, params=None):
 def writing(db):
     """Seconds the oldest open transaction of Odoo on `db` that has written
     (PostgreSQL gave it an xid) has run, or None."""
-    return sql(db, "SELECT max(extract(epoch FROM now() - xact_start))::float FROM pg_stat_activity "
-                   "WHERE datname = %s AND backend_xid IS NOT NULL AND application_name LIKE 'odoo-%%'", [db])[0][0]
+    return sql(
+        db,
+        "SELECT max(extract(epoch FROM now() - xact_start))::float FROM pg_stat_activity "
+        "WHERE datname = %s AND backend_xid IS NOT NULL AND application_name LIKE 'odoo-%%'",
+        [db],
+    )[0][0]
 
 
 def serving(server):
@@ -72,8 +76,10 @@ def serving(server):
     busy = []
     for pid in server.children("http"):
         with contextlib.suppress(psutil.Error):
-            if any(c.status == psutil.CONN_ESTABLISHED and c.laddr.port == server.http_port
-                   for c in psutil.Process(pid).connections(kind="tcp")):
+            if any(
+                c.status == psutil.CONN_ESTABLISHED and c.laddr.port == server.http_port
+                for c in psutil.Process(pid).connections(kind="tcp")
+            ):
                 busy.append(pid)
     return busy
 
@@ -128,8 +134,14 @@ def case_kill(args):
         ctx, (login,) = load.setup(argparse.Namespace(clients=1), admin)
         salesman = connect(server.url, args.db, login, login, args.timeout)
         names = [f"Fault {ctx.tag} c0 p{n}" for n in range(args.batch)]
-        leads = salesman("crm.lead", "create", [{"name": name, "type": "opportunity", "team_id": ctx.team,
-                                                 "partner_name": f"{name} Co"} for name in names])
+        leads = salesman(
+            "crm.lead",
+            "create",
+            [
+                {"name": name, "type": "opportunity", "team_id": ctx.team, "partner_name": f"{name} Co"}
+                for name in names
+            ],
+        )
         pids = salesman("crm.sales.process", "start_from_opportunity", leads, {})
         expected = Expected()
         expected.leads_created = len(leads)
@@ -139,8 +151,11 @@ def case_kill(args):
 
         close = {"close_revenue": 1000.0}
         outcome = {}
-        call = threading.Thread(target=lambda: outcome.update(result=timed(lambda: salesman(
-            "crm.sales.process", "run_transition", pids, "close_as_won", close))))
+        call = threading.Thread(
+            target=lambda: outcome.update(
+                result=timed(lambda: salesman("crm.sales.process", "run_transition", pids, "close_as_won", close))
+            )
+        )
         call.start()
         killed = None
 
@@ -153,8 +168,10 @@ def case_kill(args):
         if isinstance(found, tuple):
             killed, age = found
             os.kill(killed, signal.SIGKILL)
-            case.say(f"killed worker {killed} (SIGKILL), the one serving the call, {age:.2f} s into its "
-                     "transaction, which had written")
+            case.say(
+                f"killed worker {killed} (SIGKILL), the one serving the call, {age:.2f} s into its "
+                "transaction, which had written"
+            )
         call.join(args.timeout + 10)
         if call.is_alive():
             case.fail(f"the client hangs: no answer after its {args.timeout} s timeout")
@@ -166,11 +183,17 @@ def case_kill(args):
         elif result == "ok":
             case.fail("the call of the killed worker succeeded")
         gone = wait_for(lambda: writing(args.db) is None, 60)
-        case.say("PostgreSQL rolled the killed worker's transaction back" if gone
-                 else "PROBLEM: the killed worker's transaction is still open after 60 s")
+        case.say(
+            "PostgreSQL rolled the killed worker's transaction back"
+            if gone
+            else "PROBLEM: the killed worker's transaction is still open after 60 s"
+        )
         respawned = wait_for(lambda: len(server.children("http")) == server.workers, 30)
-        case.say(f"Odoo re-spawned the worker: {len(server.children('http'))} HTTP workers"
-                 if respawned else "PROBLEM: the worker was not re-spawned")
+        case.say(
+            f"Odoo re-spawned the worker: {len(server.children('http'))} HTTP workers"
+            if respawned
+            else "PROBLEM: the worker was not re-spawned"
+        )
         if not (gone and respawned):
             case.fail("no recovery after the kill")
 
@@ -183,8 +206,9 @@ def case_kill(args):
             case.say(f"all or nothing: {'all' if done else 'none'} of the {len(pids)} processes closed as won")
 
         # the client tries again: the rest is done, or refused if it was done
-        result, message, ms, *__ = timed(lambda: salesman("crm.sales.process", "run_transition", pids,
-                                                          "close_as_won", close))
+        result, message, ms, *__ = timed(
+            lambda: salesman("crm.sales.process", "run_transition", pids, "close_as_won", close)
+        )
         case.say(f"the same call again: {result} after {ms / 1000:.2f} s" + (f": {message[:120]}" if message else ""))
         if (result == "ok") == bool(done) or result not in ("ok", "refused"):
             case.fail(f"the call again: {result}, with {done} processes already closed")
@@ -199,8 +223,11 @@ def case_kill(args):
 def self_check_counts(case, admin, db, team):
     """The counts audit must see a missing count: take one closing off a
     lead scoring row of the team in SQL, check, put it back."""
-    rows = sql(db, "SELECT id FROM crm_lead_scoring_frequency WHERE team_id = %s AND won_count >= 1.1 "
-                   "ORDER BY id LIMIT 1", [team])
+    rows = sql(
+        db,
+        "SELECT id FROM crm_lead_scoring_frequency WHERE team_id = %s AND won_count >= 1.1 ORDER BY id LIMIT 1",
+        [team],
+    )
     if not rows:
         case.fail("no lead scoring row to check the counts audit with")
         return
@@ -242,21 +269,29 @@ def load_time(stamp):
 def case_restart(args):
     case = Case(2, f"PostgreSQL restarted ({args.pg_down:g} s down) during a load run")
     if os.environ.get("CSP_PG") != "embedded":
-        case.fail("this case restarts the embedded PostgreSQL; the PG* settings name a server of yours, which "
-                  "bin/faults does not restart: unset them, or leave this case out (--cases 1,3)")
+        case.fail(
+            "this case restarts the embedded PostgreSQL; the PG* settings name a server of yours, which "
+            "bin/faults does not restart: unset them, or leave this case out (--cases 1,3)"
+        )
         return case.result()
     sys.path.insert(0, str(DEVENV))
     import postgres
 
     # as README's "Running it for a team" runs Odoo: no database given, so
     # that the master loads none (--preload: with -d, see README)
-    server = new_server(args, "case2", workers=4, cron_threads=1, log_handlers=("werkzeug:INFO",),
-                        preload=args.preload)
+    server = new_server(args, "case2", workers=4, cron_threads=1, log_handlers=("werkzeug:INFO",), preload=args.preload)
     with servers.running([server]):
         admin = connect(server.url, args.db, "admin", "admin", args.timeout)
-        largs = argparse.Namespace(db=args.db, admin_password="admin", clients=args.clients,
-                                   processes=args.processes, seed=2, timeout=args.timeout,
-                                   max_seconds=args.load_seconds, tick=10)
+        largs = argparse.Namespace(
+            db=args.db,
+            admin_password="admin",
+            clients=args.clients,
+            processes=args.processes,
+            seed=2,
+            timeout=args.timeout,
+            max_seconds=args.load_seconds,
+            tick=10,
+        )
         ctx, logins = load.setup(largs, admin)
         load.enrichment_on_demand(admin)
         load.warm_up(largs, [server.url])
@@ -264,14 +299,21 @@ def case_restart(args):
 
         def restart(begin):
             time.sleep(max(0.0, begin + args.restart_after - time.monotonic()))
-            print(f"  ... {time.monotonic() - begin:.0f} s: restarting PostgreSQL (pg_ctl stop -m fast, "
-                  f"{args.pg_down:g} s down, pg_ctl start)", flush=True)
+            print(
+                f"  ... {time.monotonic() - begin:.0f} s: restarting PostgreSQL (pg_ctl stop -m fast, "
+                f"{args.pg_down:g} s down, pg_ctl start)",
+                flush=True,
+            )
             window.append(postgres.restart(args.pg_down))
-            print(f"  ... {time.monotonic() - begin:.0f} s: PostgreSQL back after "
-                  f"{window[0][1] - window[0][0]:.1f} s", flush=True)
+            print(
+                f"  ... {time.monotonic() - begin:.0f} s: PostgreSQL back after {window[0][1] - window[0][0]:.1f} s",
+                flush=True,
+            )
 
-        case.say(f"load: {args.clients} clients on {server}, for {args.load_seconds:g} s; "
-                 f"the restart {args.restart_after:g} s in")
+        case.say(
+            f"load: {args.clients} clients on {server}, for {args.load_seconds:g} s; "
+            f"the restart {args.restart_after:g} s in"
+        )
         clients, wall = load.run_clients(largs, ctx, logins, [server.url], during=restart)
         errors, __ = load.summarize(largs, ctx, clients, wall, [server.log], window)
         for kind, found in errors.items():
@@ -285,8 +327,12 @@ def case_restart(args):
         case.say(f"HTTP 500s: {len(http)}, {len(inside)} of them in the outage, {len(http) - len(inside)} outside")
         served = requests_by_worker(server.log, window[0][1]) if window else {}
         workers = set(server.children("http"))
-        case.say("after the restart, per HTTP worker (status: requests): " + "; ".join(
-            f"{pid}: {dict(sorted(counts.items()))}" for pid, counts in sorted(served.items()) if pid in workers))
+        case.say(
+            "after the restart, per HTTP worker (status: requests): "
+            + "; ".join(
+                f"{pid}: {dict(sorted(counts.items()))}" for pid, counts in sorted(served.items()) if pid in workers
+            )
+        )
         idle = workers - {pid for pid, counts in served.items() if counts.get("200")}
         if idle:
             case.fail(f"workers {sorted(idle)} served nothing successfully after the restart")
@@ -313,19 +359,21 @@ def case_stop(args):
         pids = []
         for start in range(0, args.overdue + args.fresh, 1000):
             count = min(1000, args.overdue + args.fresh - start)
-            leads = admin("crm.lead", "create", [{"name": f"Overdue {start + n}", "type": "lead",
-                                                  "team_id": team} for n in range(count)])
+            leads = admin(
+                "crm.lead",
+                "create",
+                [{"name": f"Overdue {start + n}", "type": "lead", "team_id": team} for n in range(count)],
+            )
             pids += admin("crm.sales.process", "start_from_lead", leads, {})
             case.say(f"... {len(pids)} processes started")
-        overdue, fresh = pids[:args.overdue], pids[args.overdue:]
+        overdue, fresh = pids[: args.overdue], pids[args.overdue :]
         new_lead = admin("crm.sales.process.step", "search", [("code", "=", "new_lead")])
         admin("crm.sales.process.step", "write", new_lead, {"max_days": 1})
         load.make_overdue(args.db, overdue)
         case.say(f"{len(overdue)} processes overdue in step New Lead (max 1 day), {len(fresh)} not")
 
         def reminded():
-            return sql(args.db, "SELECT count(*) FROM mail_activity WHERE activity_type_id = %s",
-                       [activity_type])[0][0]
+            return sql(args.db, "SELECT count(*) FROM mail_activity WHERE activity_type_id = %s", [activity_type])[0][0]
 
         def make_due():
             for __ in range(30):  # refused while the cron runs
@@ -337,30 +385,45 @@ def case_stop(args):
         for forced in (False, True):
             make_due()
             before = reminded()
-            running = wait_for(lambda before=before: before < reminded() < len(overdue) and writing(args.db),
-                               120, step=0.1)
+            running = wait_for(
+                lambda before=before: before < reminded() < len(overdue) and writing(args.db), 120, step=0.1
+            )
             if not running:
                 case.fail(f"the cron did not run, or ended before the stop ({reminded()} reminders)")
                 break
             at_stop = reminded()
             seconds, left = server.stop(forced=forced)
-            case.say(("forced stop (SIGTERM twice: Odoo kills its workers)" if forced
-                      else "graceful stop (SIGTERM: Odoo lets the running cron pass end)")
-                     + f" with the cron's batch in flight, {at_stop} of {len(overdue)} reminders committed: "
-                     f"stopped in {seconds:.1f} s, {reminded()} reminders committed"
-                     + (f"; {len(left)} processes of the server still alive 5 s after were killed" if left else ""))
+            case.say(
+                (
+                    "forced stop (SIGTERM twice: Odoo kills its workers)"
+                    if forced
+                    else "graceful stop (SIGTERM: Odoo lets the running cron pass end)"
+                )
+                + f" with the cron's batch in flight, {at_stop} of {len(overdue)} reminders committed: "
+                f"stopped in {seconds:.1f} s, {reminded()} reminders committed"
+                + (f"; {len(left)} processes of the server still alive 5 s after were killed" if left else "")
+            )
             server.start()
             case.say(f"started again ({server})")
         make_due()  # the cron worker would otherwise wait for its minute
         began = time.monotonic()
         finished = wait_for(lambda: reminded() >= len(overdue) and writing(args.db) is None, 300, step=0.5)
-        case.say(f"the cron finished in {time.monotonic() - began:.0f} s after the restart: {reminded()} reminders"
-                 if finished else f"PROBLEM: the cron did not finish within 300 s ({reminded()} reminders)")
+        case.say(
+            f"the cron finished in {time.monotonic() - began:.0f} s after the restart: {reminded()} reminders"
+            if finished
+            else f"PROBLEM: the cron did not finish within 300 s ({reminded()} reminders)"
+        )
         result, message, *__ = timed(lambda: admin("ir.cron", "method_direct_trigger", [cron]))
         case.say(f"the cron run once more by hand: {result} {message[:100]}")
         problems, __ = check_reminders(admin, overdue, fresh)
-        case.say("reminders: " + (f"OK: exactly one per overdue process ({len(overdue)}), none on the "
-                                  f"{len(fresh)} others" if not problems else f"{len(problems)} PROBLEMS"))
+        case.say(
+            "reminders: "
+            + (
+                f"OK: exactly one per overdue process ({len(overdue)}), none on the {len(fresh)} others"
+                if not problems
+                else f"{len(problems)} PROBLEMS"
+            )
+        )
         for problem in problems[:10]:
             case.fail(problem)
         if not finished:
@@ -382,15 +445,19 @@ def main():
     parser.add_argument("--cases", default="1,2,3", help="which cases, e.g. 1,3")
     parser.add_argument("--timeout", type=float, default=120, help="of each client call, in seconds")
     parser.add_argument("--batch", type=int, default=500, help="1: processes of the killed call")
-    parser.add_argument("--kill-after", type=float, default=1.0,
-                        help="1: seconds into the worker's transaction at which it is killed")
+    parser.add_argument(
+        "--kill-after", type=float, default=1.0, help="1: seconds into the worker's transaction at which it is killed"
+    )
     parser.add_argument("--clients", type=int, default=4, help="2: load clients")
     parser.add_argument("--processes", type=int, default=1000, help="2: per client, cut by --load-seconds")
     parser.add_argument("--load-seconds", type=float, default=60, help="2: length of the load run")
     parser.add_argument("--restart-after", type=float, default=20, help="2: seconds into the load run")
     parser.add_argument("--pg-down", type=float, default=3, help="2: seconds PostgreSQL stays down")
-    parser.add_argument("--preload", action="store_true",
-                        help="2: start the server with -d, its master then loads the database (see README)")
+    parser.add_argument(
+        "--preload",
+        action="store_true",
+        help="2: start the server with -d, its master then loads the database (see README)",
+    )
     parser.add_argument("--overdue", type=int, default=3000, help="3: overdue processes")
     parser.add_argument("--fresh", type=int, default=50, help="3: processes not overdue")
     args = parser.parse_args()
@@ -410,8 +477,11 @@ def main():
         except Exception as error:  # noqa: BLE001 -- a case that breaks is a failed case, the others still run
             print(f"  case {number}: FAILED, it broke: {error!r}", flush=True)
             verdicts[number] = False
-    print("\nfaults: " + ", ".join(f"case {n} {'PASSED' if ok else 'FAILED'}" for n, ok in verdicts.items())
-          + f" in {time.monotonic() - began:.0f} s")
+    print(
+        "\nfaults: "
+        + ", ".join(f"case {n} {'PASSED' if ok else 'FAILED'}" for n, ok in verdicts.items())
+        + f" in {time.monotonic() - began:.0f} s"
+    )
     return 0 if all(verdicts.values()) else 1
 
 

@@ -59,43 +59,70 @@ RUN_CODES = sorted(set(TO_STEP) - set(STARTS))
 # {code: (key, bad value)}, None to leave the key out (besides these: a
 # transition of another step, an unknown transition code)
 INVALID = {
-    "missing_value": {"follow_up": ("note", None), "develop": ("partner_id", None),
-                      "close_as_won": ("close_revenue", None), "close_as_lost": ("lost_reason_id", None)},
+    "missing_value": {
+        "follow_up": ("note", None),
+        "develop": ("partner_id", None),
+        "close_as_won": ("close_revenue", None),
+        "close_as_lost": ("lost_reason_id", None),
+    },
     "negative_amount": {"develop": ("budget_amount", -500.0), "close_as_won": ("close_revenue", -500.0)},
     "probability_150": {"develop": ("probability", 150)},
     "unknown_lost_reason": {"close_as_lost": ("lost_reason_id", 10**8)},
-    "bad_date": {"close_as_won": ("close_date", "2025-02-30"), "close_as_lost": ("close_date", "2025-02-30"),
-                 "start_from_lead": ("date_start", "2025-02-30"),
-                 "start_from_opportunity": ("date_start", "2025-02-30")},
+    "bad_date": {
+        "close_as_won": ("close_date", "2025-02-30"),
+        "close_as_lost": ("close_date", "2025-02-30"),
+        "start_from_lead": ("date_start", "2025-02-30"),
+        "start_from_opportunity": ("date_start", "2025-02-30"),
+    },
 }
 ROUND_SECONDS = 10  # between the cron rounds of --nodes 2
-ERROR_KINDS = ("valid call failed", "invalid call accepted", "unclean refusal",
-               "HTTP 500 / ProtocolError", "other exception", "server log ERROR lines and addon warnings")
+ERROR_KINDS = (
+    "valid call failed",
+    "invalid call accepted",
+    "unclean refusal",
+    "HTTP 500 / ProtocolError",
+    "other exception",
+    "server log ERROR lines and addon warnings",
+)
 
 
 def plan(ctx, i, name, from_opportunity):
     """The valid calls of process i: every transition of the default workflow
     is exercised, from each of its steps, with and without optional values."""
-    develop = {"partner_id": ctx.customer, "budget_amount": 1000.0 + i, "probability": 40 + i % 50,
-               "customer_need": "Faster quotes", "proposed_solution": "Our B2B plan"}
+    develop = {
+        "partner_id": ctx.customer,
+        "budget_amount": 1000.0 + i,
+        "probability": 40 + i % 50,
+        "customer_need": "Faster quotes",
+        "proposed_solution": "Our B2B plan",
+    }
     if i % 3 == 0:
         develop["contact_id"] = ctx.contact
     won = {"close_revenue": 5000.0 + i, **({"close_date": "2025-06-30"} if i % 2 else {})}
     lost = {"lost_reason_id": ctx.reasons[i % 2], **({} if i % 3 else {"close_date": "2025-01-15"})}
-    qualify = [{"partner_id": ctx.customer, "notes": "Known customer"},
-               {"opportunity_name": f"{name} deal", "company_name": f"{name} Co"}, {}][i % 3]
+    qualify = [
+        {"partner_id": ctx.customer, "notes": "Known customer"},
+        {"opportunity_name": f"{name} deal", "company_name": f"{name} Co"},
+        {},
+    ][i % 3]
     start = {"team_id": ctx.team} if i % 2 else {}
     if from_opportunity:
         calls = [("start_from_opportunity", start), ("develop", develop)]
     else:
-        calls = [("start_from_lead", start), ("disqualify", {"reason": "No budget this quarter"}),
-                 ("follow_up", {"note": "Called back: budget next year."}), ("reactivate", {}),
-                 ("qualify", qualify)] + ([] if i % 4 == 2 else [("develop", develop)])
+        calls = [
+            ("start_from_lead", start),
+            ("disqualify", {"reason": "No budget this quarter"}),
+            ("follow_up", {"note": "Called back: budget next year."}),
+            ("reactivate", {}),
+            ("qualify", qualify),
+        ] + ([] if i % 4 == 2 else [("develop", develop)])
     calls += [("close_as_won", won), ("reopen", {})]
     if i % 2:
         return calls + [("close_as_lost", lost)]
-    return calls + [("develop", develop), ("close_as_won" if i % 4 == 0 else "close_as_lost",
-                                           won if i % 4 == 0 else lost)]
+    return calls + [
+        ("develop", develop),
+        ("close_as_won" if i % 4 == 0 else "close_as_lost", won if i % 4 == 0 else lost),
+    ]
 
 
 def invalid_call(rnd, step, code, values):
@@ -126,10 +153,22 @@ class Client(threading.Thread):
 
     def run(self):
         outcome, message, __, self.call, *__ = timed(
-            lambda: connect(self.url, self.args.db, self.login, self.login, self.args.timeout))
+            lambda: connect(self.url, self.args.db, self.login, self.login, self.args.timeout)
+        )
         if outcome != "ok":
-            self.calls.append({"valid": True, "kind": "valid", "code": "login", "outcome": outcome,
-                               "message": message, "ms": 0, "process": None, "start": 0, "end": 0})
+            self.calls.append(
+                {
+                    "valid": True,
+                    "kind": "valid",
+                    "code": "login",
+                    "outcome": outcome,
+                    "message": message,
+                    "ms": 0,
+                    "process": None,
+                    "start": 0,
+                    "end": 0,
+                }
+            )
             return
         for i in range(self.args.processes):
             if time.monotonic() > self.ctx.deadline:
@@ -140,15 +179,36 @@ class Client(threading.Thread):
     def drive(self, i):
         name = f"Load {self.ctx.tag} c{self.number} p{i}"
         from_opportunity = i % 5 == 4
-        outcome, message, ms, record_id, start, end = timed(lambda: self.call("crm.lead", "create", {
-            "name": name, "type": "opportunity" if from_opportunity else "lead",
-            "team_id": self.ctx.team, "user_id": self.call.uid, "partner_name": f"{name} Co",
-            "contact_name": f"Contact c{self.number} p{i}", "email_from": f"c{self.number}p{i}@load.example.com",
-        }))
+        outcome, message, ms, record_id, start, end = timed(
+            lambda: self.call(
+                "crm.lead",
+                "create",
+                {
+                    "name": name,
+                    "type": "opportunity" if from_opportunity else "lead",
+                    "team_id": self.ctx.team,
+                    "user_id": self.call.uid,
+                    "partner_name": f"{name} Co",
+                    "contact_name": f"Contact c{self.number} p{i}",
+                    "email_from": f"c{self.number}p{i}@load.example.com",
+                },
+            )
+        )
         if outcome != "ok":  # counted as a valid call that failed, not as a transition
             self.expected.uncertain_creates += unknown_outcome(outcome)
-            self.calls.append({"valid": True, "kind": "valid", "code": "crm.lead create", "outcome": outcome,
-                               "message": message, "ms": ms, "process": None, "start": start, "end": end})
+            self.calls.append(
+                {
+                    "valid": True,
+                    "kind": "valid",
+                    "code": "crm.lead create",
+                    "outcome": outcome,
+                    "message": message,
+                    "ms": ms,
+                    "process": None,
+                    "start": start,
+                    "end": end,
+                }
+            )
             return
         self.expected.leads_created += 1
         process, step = None, None
@@ -178,8 +238,19 @@ class Client(threading.Thread):
         else:
             params = ("crm.sales.process", "run_transition", [process], code, values)
         outcome, message, ms, result, start, end = timed(lambda: self.call(*params))
-        self.calls.append({"valid": valid, "kind": kind, "code": code, "outcome": outcome,
-                           "message": message, "ms": ms, "process": process, "start": start, "end": end})
+        self.calls.append(
+            {
+                "valid": valid,
+                "kind": kind,
+                "code": code,
+                "outcome": outcome,
+                "message": message,
+                "ms": ms,
+                "process": process,
+                "start": start,
+                "end": end,
+            }
+        )
         return outcome, result
 
 
@@ -210,8 +281,15 @@ def warm_up(args, urls):
     """Each worker loads the registry on its first request: concurrent calls
     reach every worker before the clock starts, so the figures leave it out."""
     for __ in range(2):
-        threads = [threading.Thread(target=lambda url=url: connect(url, args.db, "admin", args.admin_password)(
-            "res.users", "search_count", [])) for url in urls for __ in range(4)]
+        threads = [
+            threading.Thread(
+                target=lambda url=url: connect(url, args.db, "admin", args.admin_password)(
+                    "res.users", "search_count", []
+                )
+            )
+            for url in urls
+            for __ in range(4)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -221,22 +299,43 @@ def warm_up(args, urls):
 def setup(args, admin):
     ctx = argparse.Namespace(tag=uuid.uuid4().hex[:6])
     ctx.team = admin("crm.team", "create", {"name": f"Load {ctx.tag}", "channel_type": "b2b"})
-    group = admin("ir.model.data", "search_read", [("module", "=", "sales_team"),
-                                                   ("name", "=", "group_sale_salesman_all_leads")], ["res_id"])
+    group = admin(
+        "ir.model.data",
+        "search_read",
+        [("module", "=", "sales_team"), ("name", "=", "group_sale_salesman_all_leads")],
+        ["res_id"],
+    )
     logins = [f"load_{ctx.tag}_{n}" for n in range(args.clients)]
-    admin("res.users", "create", [{"name": f"Load Salesman {n}", "login": login, "password": login,
-                                   "group_ids": [(6, 0, [group[0]["res_id"]])]}
-                                  for n, login in enumerate(logins)])
-    reasons = {r["name"]: r["id"] for r in admin("crm.lost.reason", "search_read",
-                                                 [("name", "in", ["Outsold", "Cancelled"])], ["name"])}
+    admin(
+        "res.users",
+        "create",
+        [
+            {
+                "name": f"Load Salesman {n}",
+                "login": login,
+                "password": login,
+                "group_ids": [(6, 0, [group[0]["res_id"]])],
+            }
+            for n, login in enumerate(logins)
+        ],
+    )
+    reasons = {
+        r["name"]: r["id"]
+        for r in admin("crm.lost.reason", "search_read", [("name", "in", ["Outsold", "Cancelled"])], ["name"])
+    }
     ctx.reasons = [reasons["Outsold"], reasons["Cancelled"]]
     ctx.customer = admin("res.partner", "create", {"name": f"Load {ctx.tag} Customer", "is_company": True})
     ctx.contact = admin("res.partner", "create", {"name": f"Load {ctx.tag} Buyer", "parent_id": ctx.customer})
     # a new B2B channel gets the default workflow: its transitions' names appear in refusals
-    ctx.workflow = m2o(admin("crm.team", "read", [ctx.team], ["sales_process_workflow_id"])[0][
-        "sales_process_workflow_id"])
-    ctx.names = {t["code"]: [t["code"], t["name"]] for t in admin(
-        "crm.sales.process.transition", "search_read", [("workflow_id", "=", ctx.workflow)], ["code", "name"])}
+    ctx.workflow = m2o(
+        admin("crm.team", "read", [ctx.team], ["sales_process_workflow_id"])[0]["sales_process_workflow_id"]
+    )
+    ctx.names = {
+        t["code"]: [t["code"], t["name"]]
+        for t in admin(
+            "crm.sales.process.transition", "search_read", [("workflow_id", "=", ctx.workflow)], ["code", "name"]
+        )
+    }
     return ctx, logins
 
 
@@ -254,21 +353,28 @@ def summarize(args, ctx, clients, wall, logs=(), windows=()):
     succeeded = [c for c in valid if c["outcome"] == "ok"]
     refused = [c for c in calls if c["outcome"] == "refused"]
     cut = any(client.cut for client in clients)
-    print((f"run: CUT SHORT by the {args.max_seconds:g} s deadline" if cut else "run: complete")
-          + f", {sum(len(c.expected.processes) for c in clients)} of {args.clients * args.processes} processes "
-          f"started, wall time {wall:.1f} s")
-    print(f"calls: {len(calls)} transition calls, {len(valid)} valid, {len(calls) - len(valid)} invalid "
-          f"({100 * (len(calls) - len(valid)) / max(len(calls), 1):.1f}%), "
-          f"plus {sum(c.expected.leads_created for c in clients)} lead creates")
-    print(f"transitions per second: {len(succeeded) / wall:.1f} "
-          f"({len(succeeded)} successful start/run_transition calls in {wall:.1f} s)")
+    print(
+        (f"run: CUT SHORT by the {args.max_seconds:g} s deadline" if cut else "run: complete")
+        + f", {sum(len(c.expected.processes) for c in clients)} of {args.clients * args.processes} processes "
+        f"started, wall time {wall:.1f} s"
+    )
+    print(
+        f"calls: {len(calls)} transition calls, {len(valid)} valid, {len(calls) - len(valid)} invalid "
+        f"({100 * (len(calls) - len(valid)) / max(len(calls), 1):.1f}%), "
+        f"plus {sum(c.expected.leads_created for c in clients)} lead creates"
+    )
+    print(
+        f"transitions per second: {len(succeeded) / wall:.1f} "
+        f"({len(succeeded)} successful start/run_transition calls in {wall:.1f} s)"
+    )
 
     def p50_p95(selected):
         times = [c["ms"] for c in selected]
         return f"p50 {percentile(times, 50):.0f} ms, p95 {percentile(times, 95):.0f} ms"
 
-    print(f"latency of transition calls: {p50_p95(calls)} "
-          f"(successful: {p50_p95(succeeded)}; refused: {p50_p95(refused)})")
+    print(
+        f"latency of transition calls: {p50_p95(calls)} (successful: {p50_p95(succeeded)}; refused: {p50_p95(refused)})"
+    )
     for code in list(STARTS) + RUN_CODES:
         done = [c for c in succeeded if c["code"] == code]
         print(f"  {code:<23} {len(done):>5} ok, {p50_p95(done)}")
@@ -285,21 +391,48 @@ def summarize(args, ctx, clients, wall, logs=(), windows=()):
         if kind and in_windows(call, windows):
             during.setdefault(kind, []).append(call)
         elif kind:
-            errors[kind].append(f"{call['kind']} {call['code']} on process {call['process']}: "
-                                f"{call['outcome']}: {call['message'][:300]}")
+            errors[kind].append(
+                f"{call['kind']} {call['code']} on process {call['process']}: "
+                f"{call['outcome']}: {call['message'][:300]}"
+            )
     if windows:
-        after = [c for c in every if c["start"] > max(end for __, end in windows)]
-        print(f"calls overlapping the fault window: {sum(in_windows(c, windows) for c in every)}, of which failed: "
-              + (", ".join(f"{kind} {len(found)}" for kind, found in sorted(during.items())) or "none"))
-        seen = {}
-        for found in during.values():
-            for call in found:
-                seen[call["message"][:150]] = seen.get(call["message"][:150], 0) + 1
-        for message, count in sorted(seen.items(), key=lambda item: -item[1]):
-            print(f"  {count} x {message}")
-        print(f"calls started after it: {len(after)}, {sum(c['outcome'] == 'ok' for c in after)} ok, "
-              f"{sum(c['outcome'] == 'refused' for c in after)} refused (the invalid ones), "
-              f"{sum(c['outcome'] not in ('ok', 'refused') for c in after)} failed")
+        print_fault_window(every, during, windows)
+    errors["server log ERROR lines and addon warnings"] = summarize_logs(logs, windows)
+    print("errors by kind" + (" (outside the fault window)" if windows else "") + ":")
+    for kind, found in errors.items():
+        print(f"  {kind}: {len(found)}")
+        for line in found[:5]:
+            print(f"    - {line}")
+    return errors, cut
+
+
+def print_fault_window(every, during, windows):
+    """What the clients saw during a fault, and after it."""
+    clock = ", ".join(
+        f"{time.strftime('%H:%M:%S', time.localtime(start))} to "
+        f"{time.strftime('%H:%M:%S', time.localtime(end))} ({end - start:.1f} s)"
+        for start, end in windows
+    )
+    after = [c for c in every if c["start"] > max(end for __, end in windows)]
+    print(
+        f"calls overlapping the fault window ({clock}): {sum(in_windows(c, windows) for c in every)}, "
+        "of which failed: " + (", ".join(f"{kind} {len(found)}" for kind, found in sorted(during.items())) or "none")
+    )
+    seen = {}
+    for found in during.values():
+        for call in found:
+            seen[call["message"][:150]] = seen.get(call["message"][:150], 0) + 1
+    for message, count in sorted(seen.items(), key=lambda item: -item[1]):
+        print(f"  {count} x {message}")
+    print(
+        f"calls started after it: {len(after)}, {sum(c['outcome'] == 'ok' for c in after)} ok, "
+        f"{sum(c['outcome'] == 'refused' for c in after)} refused (the invalid ones), "
+        f"{sum(c['outcome'] not in ('ok', 'refused') for c in after)} failed"
+    )
+
+
+def summarize_logs(logs, windows):
+    """Print what the server logs say; return their ERROR records outside the windows."""
     log_errors, log_during, conflicts, retried, exhausted = [], [], {}, 0, 0
     for log in logs:
         found = read_server_log(log, windows)
@@ -308,20 +441,16 @@ def summarize(args, ctx, clients, wall, logs=(), windows=()):
         retried, exhausted = retried + found[3], exhausted + found[4]
         for table, count in found[2].items():
             conflicts[table] = conflicts.get(table, 0) + count
-    errors["server log ERROR lines and addon warnings"] = log_errors
     if logs:
-        print(f"server log: {sum(conflicts.values())} serialization conflicts ("
-              + (", ".join(f"{t} {n}" for t, n in sorted(conflicts.items())) or "none")
-              + f"), {retried} calls retried by Odoo, {exhausted} out of retries"
-              + (f"; {len(log_during)} ERROR records in the fault window" if windows else ""))
+        print(
+            f"server log: {sum(conflicts.values())} serialization conflicts ("
+            + (", ".join(f"{t} {n}" for t, n in sorted(conflicts.items())) or "none")
+            + f"), {retried} calls retried by Odoo, {exhausted} out of retries"
+            + (f"; {len(log_during)} ERROR records in the fault window" if windows else "")
+        )
         for line in log_during[:5]:
             print(f"    - {line}")
-    print("errors by kind" + (" (outside the fault window)" if windows else "") + ":")
-    for kind, found in errors.items():
-        print(f"  {kind}: {len(found)}")
-        for line in found[:5]:
-            print(f"    - {line}")
-    return errors, cut
+    return log_errors
 
 
 def run_clients(args, ctx, logins, urls, during=None):
@@ -359,10 +488,13 @@ class CronRounds:
         self.args, self.admin, self.urls, self.rounds = args, admin, urls, rounds
         self.cron = xmlid(admin, REMINDER_CRON, "ir.cron")
         team = admin("crm.team", "create", {"name": f"Overdue {uuid.uuid4().hex[:6]}", "channel_type": "b2b"})
-        leads = admin("crm.lead", "create", [{"name": f"Overdue {n}", "type": "lead", "team_id": team}
-                                             for n in range(rounds * size)])
+        leads = admin(
+            "crm.lead",
+            "create",
+            [{"name": f"Overdue {n}", "type": "lead", "team_id": team} for n in range(rounds * size)],
+        )
         self.pids = admin("crm.sales.process", "start_from_lead", leads, {})
-        self.slices = [self.pids[n * size:(n + 1) * size] for n in range(rounds)]
+        self.slices = [self.pids[n * size : (n + 1) * size] for n in range(rounds)]
         new_lead = admin("crm.sales.process.step", "search", [("code", "=", "new_lead")])
         admin("crm.sales.process.step", "write", new_lead, {"max_days": 1})
         self.direct = []  # (server url, outcome, message)
@@ -374,15 +506,16 @@ class CronRounds:
             # while the clients run: a round every ROUND_SECONDS
             time.sleep(max(0.0, begin + (number + 1) * ROUND_SECONDS - time.monotonic()))
             self.make_overdue(pids)
-            due = lambda: self.admin("ir.cron", "write", [self.cron], {"nextcall": now_utc()})
-            triggers = [lambda url=url: connect(url, self.args.db, "admin", self.args.admin_password)(
-                "ir.cron", "method_direct_trigger", [self.cron]) for url in self.urls] if number else []
-            results = concurrently(due, *triggers)
+            triggers = [self.trigger(url) for url in self.urls] if number else []
+            results = concurrently(self.make_due, *triggers)
             self.due = (self.due[0] + (results[0][0] == "ok"), self.due[1] + (results[0][0] != "ok"))
-            for url, (outcome, message, *__) in zip(self.urls, results[1:]):
+            for url, (outcome, message, *__) in zip(self.urls, results[1:], strict=False):
                 self.direct.append((url, outcome, message))
-            print(f"  ... cron round {number + 1}: {len(pids)} processes overdue, cron due on every server"
-                  + (f", triggered directly on {len(triggers)} servers at once" if triggers else ""), flush=True)
+            print(
+                f"  ... cron round {number + 1}: {len(pids)} processes overdue, cron due on every server"
+                + (f", triggered directly on {len(triggers)} servers at once" if triggers else ""),
+                flush=True,
+            )
             self.done += 1
 
     def make_overdue(self, pids):
@@ -393,17 +526,19 @@ class CronRounds:
 
     def trigger(self, url):
         """A direct run of the cron on the server at `url` (Odoo's "Run Manually")."""
+
         def run():
             return connect(url, self.args.db, "admin", self.args.admin_password, self.args.timeout)(
-                "ir.cron", "method_direct_trigger", [self.cron])
+                "ir.cron", "method_direct_trigger", [self.cron]
+            )
+
         return run
 
     def finish(self, fresh):
         """Once no server runs it, run the cron once more on each server (it
         must remind nobody twice), then check. Returns (problems, lines)."""
         for url in self.urls:
-            run = lambda url=url: connect(url, self.args.db, "admin", self.args.admin_password)(
-                "ir.cron", "method_direct_trigger", [self.cron])
+            run = self.trigger(url)
             deadline = time.monotonic() + 120
             outcome, message, *__ = timed(run)
             while "already executing" in message and time.monotonic() < deadline:
@@ -413,12 +548,19 @@ class CronRounds:
         problems, __ = check_reminders(self.admin, self.pids, fresh)
         ran = sum(outcome == "ok" for __, outcome, __ in self.direct)
         refused = [m for __, outcome, m in self.direct if outcome != "ok"]
-        lines = [f"cron: {len(self.pids)} processes made overdue in {self.done} rounds; due {self.due[0]} times "
-                 f"(refused {self.due[1]}: running); direct triggers: {ran} ran, {len(refused)} refused"
-                 + (f" ({refused[0][:100]!r})" if refused else "")]
-        lines.append("reminders: " + (
-            f"OK: exactly one per overdue process ({len(self.pids)}), none on the {len(fresh)} load processes"
-            if not problems else f"{len(problems)} PROBLEMS"))
+        lines = [
+            f"cron: {len(self.pids)} processes made overdue in {self.done} rounds; due {self.due[0]} times "
+            f"(refused {self.due[1]}: running); direct triggers: {ran} ran, {len(refused)} refused"
+            + (f" ({refused[0][:100]!r})" if refused else "")
+        ]
+        lines.append(
+            "reminders: "
+            + (
+                f"OK: exactly one per overdue process ({len(self.pids)}), none on the {len(fresh)} load processes"
+                if not problems
+                else f"{len(problems)} PROBLEMS"
+            )
+        )
         lines += [f"  - {problem}" for problem in problems[:20]]
         return problems, lines
 
@@ -440,8 +582,10 @@ def make_overdue(db, pids, days=3):
     connection = psycopg2.connect(dbname=db)
     try:
         with connection, connection.cursor() as cr:
-            cr.execute("UPDATE crm_sales_process SET date_step = date_step - make_interval(days => %s) "
-                       "WHERE id = ANY(%s)", [days, pids])
+            cr.execute(
+                "UPDATE crm_sales_process SET date_step = date_step - make_interval(days => %s) WHERE id = ANY(%s)",
+                [days, pids],
+            )
     finally:
         connection.close()
 
@@ -471,9 +615,14 @@ def main():
     parser.add_argument("--url", action="append", help="a running server to drive (repeat it for several)")
     parser.add_argument("--db", required=True)
     parser.add_argument("--addons-path", help="start the servers here (bin/load)")
-    parser.add_argument("--nodes", type=int, default=1, choices=(1, 2, 3, 4),
-                        help="with --addons-path: 1 server with 4 workers, or N servers with 2 workers and a "
-                             "cron worker each, one database, plus the cron check")
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        choices=(1, 2, 3, 4),
+        help="with --addons-path: 1 server with 4 workers, or N servers with 2 workers and a "
+        "cron worker each, one database, plus the cron check",
+    )
     parser.add_argument("--logdir", default=".", help="with --addons-path: where the server logs go")
     parser.add_argument("--admin-password", default="admin")
     parser.add_argument("--clients", type=int, default=8)
@@ -481,8 +630,9 @@ def main():
     parser.add_argument("--max-seconds", type=float, default=600, help="the clients stop after it")
     parser.add_argument("--timeout", type=float, default=180, help="of each call, in seconds")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--server-log", action="append", default=[],
-                        help="with --url: a server's log file, searched for ERROR lines")
+    parser.add_argument(
+        "--server-log", action="append", default=[], help="with --url: a server's log file, searched for ERROR lines"
+    )
     args = parser.parse_args()
     if bool(args.url) == bool(args.addons_path):
         parser.error("give either --url (running servers) or --addons-path (start them)")
@@ -491,10 +641,17 @@ def main():
     args.tick = 60
     if args.url:
         return drive(args, args.url, args.server_log, cron=False)
-    nodes = [servers.OdooServer(f"node{n + 1}" if args.nodes > 1 else "server", args.db, args.addons_path,
-                                args.logdir, workers=4 if args.nodes == 1 else 2,
-                                cron_threads=0 if args.nodes == 1 else 1)
-             for n in range(args.nodes)]
+    nodes = [
+        servers.OdooServer(
+            f"node{n + 1}" if args.nodes > 1 else "server",
+            args.db,
+            args.addons_path,
+            args.logdir,
+            workers=4 if args.nodes == 1 else 2,
+            cron_threads=0 if args.nodes == 1 else 1,
+        )
+        for n in range(args.nodes)
+    ]
     if args.nodes > 1:
         # the cron workers wake when a cron becomes due, not on their next minute
         os.environ["ODOO_NOTIFY_CRON_CHANGES"] = "1"
@@ -503,8 +660,10 @@ def main():
         for node in nodes:
             count, last = servers.crashes(node)
             if count:
-                print(f"note: a child of {node.name} died {count} times and was re-spawned, last error: "
-                      f"{last} (see {node.out})")
+                print(
+                    f"note: a child of {node.name} died {count} times and was re-spawned, last error: "
+                    f"{last} (see {node.out})"
+                )
     return status
 
 
@@ -515,8 +674,12 @@ def drive(args, urls, logs, cron):
         enrichment_on_demand(admin)
     rounds = CronRounds(args, admin, urls) if cron else None
     warm_up(args, urls)
-    print(f"load: {args.clients} clients x {args.processes} processes on {args.db} ("
-          + ", ".join(urls) + f"), seed {args.seed}, deadline {args.max_seconds:g} s", flush=True)
+    print(
+        f"load: {args.clients} clients x {args.processes} processes on {args.db} ("
+        + ", ".join(urls)
+        + f"), seed {args.seed}, deadline {args.max_seconds:g} s",
+        flush=True,
+    )
     clients, wall = run_clients(args, ctx, logins, urls, during=rounds)
     errors, cut = summarize(args, ctx, clients, wall, logs)
     expected = Expected.merge(client.expected for client in clients)
@@ -529,8 +692,10 @@ def drive(args, urls, logs, cron):
         cron_problems, cron_lines = rounds.finish(fresh=sorted(expected.processes))
         print("\n".join(cron_lines))
         runs = cron_runs(logs)
-        print("cron runs by server (scheduled and direct): " + ", ".join(
-            f"{url}: {count} runs reminding {done}" for url, (count, done) in zip(urls, runs)))
+        print(
+            "cron runs by server (scheduled and direct): "
+            + ", ".join(f"{url}: {count} runs reminding {done}" for url, (count, done) in zip(urls, runs, strict=True))
+        )
         problems += cron_problems
     failed = problems or any(errors.values())
     print("result: " + ("FAILED" if failed else "PASSED") + (" (cut short)" if cut else ""))

@@ -42,8 +42,9 @@ def free_port(taken=()):
 class OdooServer:
     """One prefork server on the database `db`."""
 
-    def __init__(self, name, db, addons_path, logdir, workers=4, cron_threads=0, log_handlers=(), preload=True,
-                 taken=()):
+    def __init__(
+        self, name, db, addons_path, logdir, workers=4, cron_threads=0, log_handlers=(), preload=True, taken=()
+    ):
         self.name, self.db, self.addons_path, self.preload = name, db, addons_path, preload
         self.workers, self.cron_threads = workers, cron_threads
         self.log_handlers = (*LOG_HANDLERS, *log_handlers)
@@ -61,24 +62,33 @@ class OdooServer:
 
     def start(self, timeout=120):
         command = [
-            str(ODOO), f"--addons-path={self.addons_path}", *(["-d", self.db] if self.preload else []),
+            str(ODOO),
+            f"--addons-path={self.addons_path}",
+            *(["-d", self.db] if self.preload else []),
             f"--db-filter=^{self.db}$",
-            f"--workers={self.workers}", f"--max-cron-threads={self.cron_threads}",
-            "--http-interface=127.0.0.1", f"--http-port={self.http_port}", f"--gevent-port={self.gevent_port}",
-            "--log-level=warn", f"--logfile={self.log}", *(f"--log-handler={h}" for h in self.log_handlers),
+            f"--workers={self.workers}",
+            f"--max-cron-threads={self.cron_threads}",
+            "--http-interface=127.0.0.1",
+            f"--http-port={self.http_port}",
+            f"--gevent-port={self.gevent_port}",
+            "--log-level=warn",
+            f"--logfile={self.log}",
+            *(f"--log-handler={h}" for h in self.log_handlers),
         ]
         with open(self.out, "a") as out:
             # a group of its own: Ctrl-C on the terminal reaches this script,
             # which stops the server in order, not every process at once
-            self.process = psutil.Popen(command, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
+            self.process = psutil.Popen(
+                command, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True
+            )
         self.pidfile.write_text(str(self.process.pid))
         self.starts += 1
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} stopped at its start (exit {self.process.returncode}); "
-                                   f"see {self.log} and {self.out}")
+                raise RuntimeError(
+                    f"{self.name} stopped at its start (exit {self.process.returncode}); see {self.log} and {self.out}"
+                )
             with contextlib.suppress(OSError):
                 urllib.request.urlopen(f"{self.url}/web/login", timeout=5).close()
                 return self
@@ -100,8 +110,10 @@ class OdooServer:
             with contextlib.suppress(psutil.Error):
                 if "gevent" in child.cmdline():
                     continue
-                listening = any(c.status == psutil.CONN_LISTEN and c.laddr.port == self.http_port
-                                for c in child.connections(kind="tcp"))
+                listening = any(
+                    c.status == psutil.CONN_LISTEN and c.laddr.port == self.http_port
+                    for c in child.connections(kind="tcp")
+                )
                 if listening == (kind == "http"):
                     found.append(child.pid)
         return found
