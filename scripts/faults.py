@@ -42,6 +42,7 @@ from audit import (
     check_counts,
     check_reminders,
     connect,
+    drain_scoring_queue,
     timed,
     xmlid,
 )
@@ -428,9 +429,10 @@ def case_stop(args):
             case.fail(problem)
         if not finished:
             case.fail("the cron did not finish")
+        queue_problems, note = drain_scoring_queue(admin)
         problems, summary = check_counts(admin)
-        case.problems += problems
-        case.say(f"counts: {'OK: ' if not problems else 'PROBLEMS: '}{summary}")
+        case.problems += queue_problems + problems
+        case.say(f"counts: {note}; {'OK: ' if not problems else 'PROBLEMS: '}{summary}")
     return case.result()
 
 
