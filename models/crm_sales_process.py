@@ -916,6 +916,8 @@ class CrmSalesProcess(models.Model):
             if process.step_id != to_step:
                 update["step_id"] = to_step.id
                 update["date_step"] = now
+                # a new stay: the overdue reminder of an earlier stay in that step is not for it
+                update["overdue_step_id"] = False
             if to_step.record_type == "lead" and process.lead_id != record:
                 update["lead_id"] = record.id
             if to_step.record_type == "opportunity" and process.opportunity_id != record:

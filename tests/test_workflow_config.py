@@ -412,6 +412,21 @@ class TestWorkflowConfig(SalesProcessCase):
         self.assertEqual(len(self._reminders(late)), 2)
         self.assertEqual(late.overdue_step_id, self.steps["new_opportunity"])
 
+    def test_overdue_again_after_coming_back_to_the_step(self):
+        """A stay is reminded once; a later stay in the same step (a reopened
+        deal) is a new stay, reminded again."""
+        self.steps["new_opportunity"].max_days = 5
+        process = self._process_at("new_opportunity")
+        process.date_step = fields.Datetime.now() - timedelta(days=6)
+        self._remind()
+        self.assertEqual(len(self._reminders(process)), 1)
+        process.run_transition("close_as_won", {"close_revenue": 100})
+        process.run_transition("reopen")
+        self.assertFalse(process.overdue_step_id, "a new stay is not reminded yet")
+        process.date_step = fields.Datetime.now() - timedelta(days=6)
+        self._remind()
+        self.assertEqual(len(self._reminders(process)), 2)
+
     def test_overdue_reminders_in_batches_a_stopped_run_resumes(self):
         """A run whose time is up after a batch leaves the rest to the next
         run; no process is reminded twice."""
