@@ -298,6 +298,16 @@ def case_restart(args):
         load.warm_up(largs, [server.url])
         window = []
 
+        def kill_a_worker():
+            # as a memory or request limit ends a worker: the master must
+            # re-spawn it while the database is away
+            victim = server.children("http")[0]
+            os.kill(victim, signal.SIGKILL)
+            respawned = wait_for(lambda: len(server.children("http")) == server.workers, 2)
+            killed.append((victim, bool(respawned)))
+
+        killed = []
+
         def restart(begin):
             time.sleep(max(0.0, begin + args.restart_after - time.monotonic()))
             print(
@@ -305,12 +315,13 @@ def case_restart(args):
                 f"{args.pg_down:g} s down, pg_ctl start)",
                 flush=True,
             )
-            window.append(postgres.restart(args.pg_down))
+            window.append(postgres.restart(args.pg_down, while_down=kill_a_worker))
             print(
                 f"  ... {time.monotonic() - begin:.0f} s: PostgreSQL back after {window[0][1] - window[0][0]:.1f} s",
                 flush=True,
             )
 
+        workers_before = {"http": server.children("http"), "cron": server.children("cron")}
         case.say(
             f"load: {args.clients} clients on {server}, for {args.load_seconds:g} s; "
             f"the restart {args.restart_after:g} s in"
@@ -326,6 +337,25 @@ def case_restart(args):
         http = [c for cl in clients for c in cl.calls if c["outcome"] == "http"]
         inside = [c for c in http if load.in_windows(c, window)]
         case.say(f"HTTP 500s: {len(http)}, {len(inside)} of them in the outage, {len(http) - len(inside)} outside")
+        for victim, respawned in killed:
+            case.say(
+                f"while the database was down, HTTP worker {victim} was killed (SIGKILL): "
+                + ("the master re-spawned it" if respawned else "not re-spawned within 2 s")
+            )
+        if not server.alive():
+            case.fail(f"the Odoo server stopped (exit status {server.process.returncode}): see {server.log}")
+            return case.result()
+        workers_now = {"http": server.children("http"), "cron": server.children("cron")}
+        case.say(
+            "the server after the restart: "
+            + "; ".join(
+                f"{kind} workers {workers_before[kind]} -> {workers_now[kind]}"
+                + (" (re-spawned)" if set(workers_before[kind]) - set(workers_now[kind]) else "")
+                for kind in ("http", "cron")
+            )
+        )
+        if len(workers_now["http"]) != server.workers or len(workers_now["cron"]) != server.cron_threads:
+            case.fail("the server does not have all its workers after the restart")
         served = requests_by_worker(server.log, window[0][1]) if window else {}
         workers = set(server.children("http"))
         case.say(

@@ -236,18 +236,21 @@ def pg_ctl_start(sockets):
        "-o", f"-c listen_addresses='' -k {sockets} -p {PORT} {SERVER_OPTIONS}", "start")
 
 
-def restart(down=0.0):
+def restart(down=0.0, while_down=None):
     """Stop the embedded server the way an administrator restarting it does
     (fast: open transactions are rolled back, connections closed), keep it
-    down for `down` seconds, start it again; return the window it was away,
-    (stop began, start done) as time.time() values. For bin/faults: the
-    commands using the server see it go away under them."""
+    down for `down` seconds (calling `while_down()` first), start it again;
+    return the window it was away, (stop began, start done) as time.time()
+    values. For bin/faults: the commands using the server see it go away
+    under them."""
     if not running():
         raise SetupError("the embedded PostgreSQL is not running: nothing to restart.")
     with locked():
         stopping = time.time()
         pg("pg_ctl", "-D", str(DATA), "-m", "fast", "-w", "-t", "60", "stop")
-        time.sleep(down)
+        if while_down:
+            while_down()
+        time.sleep(max(0.0, stopping + down - time.time()))
         pg_ctl_start(socket_dir())
         return stopping, time.time()
 
