@@ -425,36 +425,44 @@ LOG_RECORD = re.compile(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ )")
 
 
 def read_server_log(path, windows=(), grace=5.0):
-    """(ERROR records outside the windows, ERROR records in them, {table:
-    serialization conflicts}, retried calls, calls out of retries).
+    """What a server log says: .errors (ERROR records outside the windows),
+    .in_window (those in them), .conflicts ({table: serialization
+    conflicts}), .retried and .exhausted (calls retried by Odoo, calls out
+    of retries), .crons (cron jobs failed on a conflict).
+
     `windows`: (start, end) time.time() pairs of a fault; a record up to
-    `grace` seconds after one is counted in it (a call caught in it fails
-    a moment later). Odoo logs a serialization failure as an ERROR "bad
+    `grace` seconds after one is counted in it (a call caught in it fails a
+    moment later). Odoo logs a serialization failure as an ERROR "bad
     query" and retries the whole call: a conflict is a fact of the load,
-    an error only when the retries run out (then the client sees it too)."""
+    an error only when the retries run out (then the client sees it too).
+    A cron job that fails on one is not retried: Odoo runs it again at its
+    next time; it is listed apart."""
     with open(path, encoding="utf-8", errors="replace") as log:
         records = LOG_RECORD.split(log.read())
-    errors, in_window, conflicts, retried, exhausted = [], [], {}, 0, 0
+    found = SimpleNamespace(errors=[], in_window=[], conflicts={}, retried=0, exhausted=0, crons=[])
     for record in records:
-        exhausted += "maximum number of tries reached" in record
-        retried += "tries left, try again" in record
+        found.exhausted += "maximum number of tries reached" in record
+        found.retried += "tries left, try again" in record
         level, logger = (record.split(" ", 6)[3:6:2] + ["", ""])[:2]
         line = record.splitlines()[0][:300] if record.strip() else ""
         if level == "WARNING" and logger.startswith("odoo.addons.crm_sales_process"):
-            errors.append(line)  # e.g. lead scoring counts given up
+            found.errors.append(line)  # e.g. lead scoring counts given up
             continue
         if level not in ("ERROR", "CRITICAL"):
             continue
         conflict = "could not serialize access" in record or "deadlock detected" in record
+        cron = re.search(r"Job '(.+)' \(\d+\) server action #\d+ failed", line)
         if conflict and "bad query" in record:
-            table = re.search(r'(?:UPDATE|INSERT INTO|DELETE FROM|FROM) "(\w+)"', record)
+            table = re.search(r'(?:UPDATE|INSERT INTO|DELETE FROM|FROM) "?(\w+)"?', record)
             table = table.group(1) if table else "?"
-            conflicts[table] = conflicts.get(table, 0) + 1
+            found.conflicts[table] = found.conflicts.get(table, 0) + 1
+        elif conflict and cron:
+            found.crons.append(cron.group(1))
         elif not conflict:  # a conflict's last retry is logged again as a failed request: counted above
             at = log_time(record)
             inside = any(start <= at <= end + grace for start, end in windows)
-            (in_window if inside else errors).append(line + _exception(record))
-    return errors, in_window, conflicts, retried, exhausted
+            (found.in_window if inside else found.errors).append(line + _exception(record))
+    return found
 
 
 def log_time(record):

@@ -433,24 +433,24 @@ def print_fault_window(every, during, windows):
 
 def summarize_logs(logs, windows):
     """Print what the server logs say; return their ERROR records outside the windows."""
-    log_errors, log_during, conflicts, retried, exhausted = [], [], {}, 0, 0
-    for log in logs:
-        found = read_server_log(log, windows)
-        log_errors += found[0]
-        log_during += found[1]
-        retried, exhausted = retried + found[3], exhausted + found[4]
-        for table, count in found[2].items():
+    found = [read_server_log(log, windows) for log in logs]
+    conflicts = {}
+    for log in found:
+        for table, count in log.conflicts.items():
             conflicts[table] = conflicts.get(table, 0) + count
+    crons = [name for log in found for name in log.crons]
     if logs:
         print(
             f"server log: {sum(conflicts.values())} serialization conflicts ("
             + (", ".join(f"{t} {n}" for t, n in sorted(conflicts.items())) or "none")
-            + f"), {retried} calls retried by Odoo, {exhausted} out of retries"
-            + (f"; {len(log_during)} ERROR records in the fault window" if windows else "")
+            + f"), {sum(log.retried for log in found)} calls retried by Odoo, "
+            f"{sum(log.exhausted for log in found)} out of retries"
+            + (f"; cron runs failed on one (run again at their next time): {crons}" if crons else "")
+            + (f"; {sum(len(log.in_window) for log in found)} ERROR records in the fault window" if windows else "")
         )
-        for line in log_during[:5]:
+        for line in [line for log in found for line in log.in_window][:5]:
             print(f"    - {line}")
-    return log_errors
+    return [line for log in found for line in log.errors]
 
 
 def run_clients(args, ctx, logins, urls, during=None):
