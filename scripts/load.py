@@ -595,18 +595,18 @@ def now_utc():
 
 
 def cron_runs(logs):
-    """Per server log: runs of the reminder cron and what they reminded,
-    from the lines Odoo's ir_cron logs at the end of each job."""
+    """Per server log: {status: runs} of the reminder cron, from the line
+    Odoo's ir_cron logs at the end of each job ("fully done", "partially
+    done": its time was up, another run does the rest, "failed")."""
     found = []
     for log in logs:
-        runs, done = 0, 0
+        statuses = {}
         with open(log, encoding="utf-8", errors="replace") as handle:
             for line in handle:
-                reminded = re.search(r"; done (\d+);", line) if "Sales Process: remind" in line else None
-                if reminded:
-                    runs += 1
-                    done += int(reminded.group(1))
-        found.append((runs, done))
+                ended = re.search(r"Job 'Sales Process: remind[^']*' \(\d+\) ([a-z ]+) \(#loop", line)
+                if ended:
+                    statuses[ended.group(1)] = statuses.get(ended.group(1), 0) + 1
+        found.append(statuses)
     return found
 
 
@@ -693,8 +693,11 @@ def drive(args, urls, logs, cron):
         print("\n".join(cron_lines))
         runs = cron_runs(logs)
         print(
-            "cron runs by server (scheduled and direct): "
-            + ", ".join(f"{url}: {count} runs reminding {done}" for url, (count, done) in zip(urls, runs, strict=True))
+            "reminder cron runs by server (scheduled and by hand): "
+            + "; ".join(
+                f"{url}: " + (", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "none")
+                for url, statuses in zip(urls, runs, strict=True)
+            )
         )
         problems += cron_problems
     failed = problems or any(errors.values())
