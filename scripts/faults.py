@@ -9,8 +9,11 @@ the lead scoring counts right. bin/faults runs it on a scratch database:
    error, not a hang; the 500 processes must all be in their old step or
    all in the new one; the same call again must then do the rest.
 2. database restart: restart PostgreSQL (the embedded one) during a load
-   run. Calls in flight must fail or be refused cleanly, every worker must
-   serve again by itself, with no HTTP 500 outside the outage.
+   run, and kill an HTTP worker while it is down, which the master must
+   re-spawn without the database. Calls in flight must fail or be refused
+   cleanly, every worker must serve again by itself, with no HTTP 500
+   outside the outage. The server runs as a team runs it, without a
+   database given (--preload: with -d, on which Odoo 19 stops here).
 3. server stop: stop the server while the overdue-step reminder cron runs,
    gracefully (Odoo lets the running job end), start it, then stop it
    forcibly (a second SIGTERM: Odoo kills its workers at once), start it,
