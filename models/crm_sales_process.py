@@ -933,6 +933,8 @@ class CrmSalesProcess(models.Model):
             "lead_id": plan["record"].id,
             "new_lead_id": record.id if record != plan["record"] else False,
             "company_id": record.company_id.id,
+            # read before _finish writes the new date_step (the analysis' time in step)
+            "date_from_step": self.date_step if self.step_id else False,
         }
 
     def _run_server_actions(self, plans, created):

@@ -36,6 +36,48 @@ class CrmSalesProcessLog(models.Model):
     # the company of the process when the transition ran: a log line is
     # history, and a stored related field would cost a recompute per transition
     company_id = fields.Many2one("res.company", readonly=True, index=True)
+    # the rest is read by the analysis (report/): the owner and channel of
+    # the process right after the transition, when the process had entered
+    # the step it left, and how the record acted on came to be; kept on the
+    # line because they change later and the analysis must not rebuild them
+    # from the whole log at every query
+    owner_id = fields.Many2one("res.users", string="Owner", readonly=True)
+    team_id = fields.Many2one("crm.team", string="Sales Channel", readonly=True)
+    date_from_step = fields.Datetime(
+        "In From Step Since",
+        readonly=True,
+        help="When the process had entered the step this transition left.",
+    )
+    record_origin = fields.Selection(
+        [("new", "First Pass"), ("reactivated", "Reactivated Lead"), ("reopened", "Reopened Deal")],
+        readonly=True,
+        help="Whether the record the transition acted on was made by a reactivation "
+        "(a lead made from a disqualified one) or a reopening (an opportunity made "
+        "from a closed one).",
+    )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # the owner, channel and origin are those of records the transition
+        # has just read or written: no query when they are in the cache
+        Lead = self.env["crm.lead"].with_context(active_test=False)
+        Process = self.env["crm.sales.process"]
+        for vals in vals_list:
+            record = Lead.browse(vals.get("new_lead_id") or vals.get("lead_id"))
+            if not record:
+                record = Process.browse(vals["process_id"]).current_lead_id
+            vals.setdefault("owner_id", record.user_id.id)
+            vals.setdefault("team_id", record.team_id.id)
+            if "record_origin" not in vals:
+                acted_on = Lead.browse(vals.get("lead_id"))
+                origin = acted_on.sales_process_origin_id
+                vals["record_origin"] = (
+                    "new" if not origin else "reopened" if origin.type == "opportunity" else "reactivated"
+                )
+            if "date_from_step" not in vals and vals.get("from_step_id"):
+                # a move to another workflow keeps the time in step running
+                vals["date_from_step"] = Process.browse(vals["process_id"]).date_step
+        return super().create(vals_list)
 
     @api.depends("transition_id", "note")
     def _compute_display_name(self):
@@ -53,3 +95,51 @@ class CrmSalesProcessLog(models.Model):
                     value = self.env[field.comodel_name].browse(value).exists().display_name or value
                 lines.append(f"{field.string if field else key}: {value}")
             log.values_text = "\n".join(lines)
+
+    @api.model
+    def _recompute_step_dates(self, process_ids):
+        """After the dates of log lines were rewritten (demo history, tests,
+        the benchmark's bulk history): each line's date_from_step, and each
+        process's date_step and date_start, from the log itself, in its id
+        order (the order the transitions ran in). A move to another workflow
+        (no transition) does not restart the time in step, as in the engine."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            WITH marked AS (
+                SELECT id, process_id, date, from_step_id,
+                       transition_id IS NOT NULL
+                       AND from_step_id IS DISTINCT FROM to_step_id AS enters
+                  FROM crm_sales_process_log
+                 WHERE process_id = ANY(%(ids)s)
+            ), entered AS (
+                SELECT id, from_step_id,
+                       max(CASE WHEN enters THEN date END) OVER (
+                           PARTITION BY process_id ORDER BY id
+                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                       ) AS date_from_step
+                  FROM marked
+            )
+            UPDATE crm_sales_process_log log
+               SET date_from_step = entered.date_from_step
+              FROM entered
+             WHERE entered.id = log.id AND entered.from_step_id IS NOT NULL;
+
+            UPDATE crm_sales_process process
+               SET date_step = last.date_step, date_start = last.date_start
+              FROM (
+                SELECT process_id,
+                       max(date) FILTER (
+                           WHERE transition_id IS NOT NULL
+                             AND from_step_id IS DISTINCT FROM to_step_id
+                       ) AS date_step,
+                       min(date)::date AS date_start
+                  FROM crm_sales_process_log
+                 WHERE process_id = ANY(%(ids)s)
+                 GROUP BY process_id
+              ) last
+             WHERE last.process_id = process.id
+            """,
+            {"ids": list(process_ids)},
+        )
+        self.env.invalidate_all()
