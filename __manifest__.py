@@ -23,6 +23,11 @@
         "views/crm_lead_views.xml",
         "views/crm_team_views.xml",
         "views/crm_sales_process_menus.xml",
+        "report/crm_sales_process_report_views.xml",
+        "report/crm_sales_process_step_time_report_views.xml",
+        "report/crm_sales_process_visit_report_views.xml",
+        "report/crm_sales_process_journey_report_views.xml",
+        "report/crm_sales_process_report_menus.xml",
     ],
     "demo": [
         "demo/crm_sales_process_demo.xml",

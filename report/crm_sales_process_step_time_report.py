@@ -1,0 +1,104 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+from odoo import api, fields, models, tools
+from odoo.tools import SQL
+
+from .crm_sales_process_report import DAY
+
+# measure -> fraction of percentile_cont
+PERCENTILES = {"days_median": 0.5, "days_p90": 0.9}
+
+
+class CrmSalesProcessStepTimeReport(models.Model):
+    """Time in Step: one row per completed stay of a process in a step,
+    from the log line that ended it (the owner and channel of that moment,
+    the month it ended in).
+
+    Median and 90th percentile are exact in every cell of a pivot, list or
+    graph: their read_group aggregate is PostgreSQL's percentile_cont over
+    the stays of the cell (see _read_group_select, the way Odoo's own
+    account.invoice.report computes its average price), not an average or
+    a sum of per-row figures, which would be wrong for any grouping coarser
+    than the rows. On one row both are the stay's own duration.
+    """
+
+    _name = "crm.sales.process.step.time.report"
+    _description = "Sales Process Time in Step"
+    _auto = False
+    _rec_name = "step_id"
+    _order = "date_left desc, id desc"
+
+    process_id = fields.Many2one("crm.sales.process", string="Sales Process", readonly=True)
+    workflow_id = fields.Many2one("crm.sales.process.workflow", string="Workflow", readonly=True)
+    step_id = fields.Many2one("crm.sales.process.step", string="Step", readonly=True)
+    transition_id = fields.Many2one("crm.sales.process.transition", string="Left By", readonly=True)
+    owner_id = fields.Many2one("res.users", string="Owner", readonly=True)
+    team_id = fields.Many2one("crm.team", string="Sales Channel", readonly=True)
+    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    date_entered = fields.Datetime("Entered", readonly=True)
+    date_left = fields.Datetime("Left", readonly=True)
+    days = fields.Float("Days in Step", readonly=True, aggregator="avg")
+    days_median = fields.Float("Median Days", readonly=True, aggregator="avg")
+    days_p90 = fields.Float("90th Percentile Days", readonly=True, aggregator="avg")
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        leaves = self.env["crm.sales.process.report"]._leaves_step("log")
+        self.env.cr.execute(
+            f"""
+            CREATE OR REPLACE VIEW {self._table} AS (
+                SELECT
+                    log.id,
+                    log.process_id,
+                    step.workflow_id,
+                    log.from_step_id AS step_id,
+                    log.transition_id,
+                    log.owner_id,
+                    log.team_id,
+                    log.company_id,
+                    log.date_from_step AS date_entered,
+                    log.date AS date_left,
+                    EXTRACT(EPOCH FROM log.date - log.date_from_step) / {DAY} AS days,
+                    EXTRACT(EPOCH FROM log.date - log.date_from_step) / {DAY} AS days_median,
+                    EXTRACT(EPOCH FROM log.date - log.date_from_step) / {DAY} AS days_p90
+                FROM crm_sales_process_log log
+                JOIN crm_sales_process_step step ON step.id = log.from_step_id
+                WHERE {leaves}
+            )
+            """
+        )
+
+    def _read_group_select(self, aggregate_spec, query):
+        fname, __, func = aggregate_spec.partition(":")
+        if fname not in PERCENTILES or func != "avg":
+            return super()._read_group_select(aggregate_spec, query)
+        return SQL(
+            "percentile_cont(%s) WITHIN GROUP (ORDER BY %s)",
+            PERCENTILES[fname],
+            self._field_to_sql(self._table, "days", query),
+        )
+
+    @api.model
+    def _step_p90(self, step_ids):
+        """{step id: 90th percentile of its completed stays, in days} over
+        all the stays of those steps (every owner, channel and month): one
+        query, as sudo since a threshold is a property of the step, not of
+        the stays a user may read."""
+        if not step_ids:
+            return {}
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT from_step_id,
+                       percentile_cont(0.9) WITHIN GROUP (
+                           ORDER BY EXTRACT(EPOCH FROM date - date_from_step) / %s)
+                  FROM crm_sales_process_log log
+                 WHERE from_step_id = ANY(%s) AND %s
+                 GROUP BY from_step_id
+                """,
+                DAY,
+                list(step_ids),
+                SQL(self.env["crm.sales.process.report"]._leaves_step("log")),
+            )
+        )
+        return dict(self.env.cr.fetchall())
