@@ -59,7 +59,7 @@ export class SalesFunnelController extends Component {
             return "bg-danger o_sales_funnel_dropped";
         }
         if (segment.kind === "in_progress") {
-            return "bg-secondary";
+            return "o_sales_funnel_in_progress";
         }
         return bar.outcome === "won" ? "bg-success" : "bg-primary";
     }
@@ -77,6 +77,13 @@ export class SalesFunnelController extends Component {
         return bar.outcome === "won"
             ? _t("%(count)s won", { count: segment.count })
             : _t("%(count)s went on past %(step)s", { count: segment.count, step: bar.name });
+    }
+
+    onSegmentClick(ev, bar, segment) {
+        if (segment.kind === "dropped") {
+            ev.stopPropagation();
+            this.openBar(bar, "dropped");
+        }
     }
 
     async openBar(bar, kind) {
