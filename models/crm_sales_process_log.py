@@ -103,6 +103,57 @@ class CrmSalesProcessLog(models.Model):
         process's date_step and date_start, from the log itself, in its id
         order (the order the transitions ran in). A move to another workflow
         (no transition) does not restart the time in step, as in the engine."""
+        self._fill_date_from_step(process_ids)
+        self.env.cr.execute(
+            """
+            UPDATE crm_sales_process process
+               SET date_step = last.date_step, date_start = last.date_start
+              FROM (
+                SELECT process_id,
+                       max(date) FILTER (
+                           WHERE transition_id IS NOT NULL
+                             AND from_step_id IS DISTINCT FROM to_step_id
+                       ) AS date_step,
+                       min(date)::date AS date_start
+                  FROM crm_sales_process_log
+                 WHERE process_id = ANY(%(ids)s)
+                 GROUP BY process_id
+              ) last
+             WHERE last.process_id = process.id
+            """,
+            {"ids": list(process_ids)},
+        )
+        self.env.invalidate_all()
+
+    @api.model
+    def _fill_analysis_columns(self):
+        """The columns the analysis reads, on the log lines written before
+        they existed (migrations/19.0.1.1.0): owner and channel from the
+        record the line made or acted on, the record's origin, the time the
+        process had entered the step the line left."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            UPDATE crm_sales_process_log log
+               SET owner_id = lead.user_id, team_id = lead.team_id
+              FROM crm_lead lead
+             WHERE lead.id = COALESCE(log.new_lead_id, log.lead_id) AND log.owner_id IS NULL;
+            UPDATE crm_sales_process_log log
+               SET record_origin = CASE WHEN origin.id IS NULL THEN 'new'
+                                        WHEN origin.type = 'opportunity' THEN 'reopened'
+                                        ELSE 'reactivated' END
+              FROM crm_lead lead
+              LEFT JOIN crm_lead origin ON origin.id = lead.sales_process_origin_id
+             WHERE lead.id = log.lead_id AND log.record_origin IS NULL;
+            SELECT DISTINCT process_id FROM crm_sales_process_log
+             WHERE date_from_step IS NULL AND from_step_id IS NOT NULL
+            """
+        )
+        self._fill_date_from_step([row[0] for row in self.env.cr.fetchall()])
+        self.env.invalidate_all()
+
+    @api.model
+    def _fill_date_from_step(self, process_ids):
         self.env.flush_all()
         self.env.cr.execute(
             """
@@ -123,23 +174,7 @@ class CrmSalesProcessLog(models.Model):
             UPDATE crm_sales_process_log log
                SET date_from_step = entered.date_from_step
               FROM entered
-             WHERE entered.id = log.id AND entered.from_step_id IS NOT NULL;
-
-            UPDATE crm_sales_process process
-               SET date_step = last.date_step, date_start = last.date_start
-              FROM (
-                SELECT process_id,
-                       max(date) FILTER (
-                           WHERE transition_id IS NOT NULL
-                             AND from_step_id IS DISTINCT FROM to_step_id
-                       ) AS date_step,
-                       min(date)::date AS date_start
-                  FROM crm_sales_process_log
-                 WHERE process_id = ANY(%(ids)s)
-                 GROUP BY process_id
-              ) last
-             WHERE last.process_id = process.id
+             WHERE entered.id = log.id AND entered.from_step_id IS NOT NULL
             """,
             {"ids": list(process_ids)},
         )
-        self.env.invalidate_all()

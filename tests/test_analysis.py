@@ -118,6 +118,23 @@ class TestAnalysis(SalesProcessCase):
         self.assertEqual(line.from_step_id, self.steps["new_lead"])
         self.assertEqual(line.owner_id, self.salesman)
 
+    def test_upgrade_fills_the_lines_written_before_the_analysis(self):
+        lines = (self.a | self.b | self.d).log_ids
+        fnames = ["owner_id", "team_id", "record_origin", "date_from_step"]
+        before = lines.read(fnames)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE crm_sales_process_log SET owner_id = NULL, team_id = NULL, record_origin = NULL,"
+            " date_from_step = NULL WHERE id = ANY(%s)",
+            [lines.ids],
+        )
+        self.env.invalidate_all()
+        self.assertFalse(any(lines.mapped("record_origin")))
+        date_step = self.a.date_step
+        self.env["crm.sales.process.log"]._fill_analysis_columns()
+        self.assertEqual(lines.read(fnames), before)
+        self.assertEqual(self.a.date_step, date_step, "the processes are left alone")
+
     # -- item 2: every figure ---------------------------------------------
 
     def test_rates(self):
