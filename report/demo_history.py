@@ -23,6 +23,8 @@ SUBJECTS = [
     "Office chairs", "Conference tables", "Reception desk", "Acoustic panels", "Standing desks",
     "Storage walls", "Lounge area", "Training room", "Cafeteria furniture", "Executive suite",
 ]
+FIRST_NAMES = ["Alice", "Bruno", "Chloe", "Daniel", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas"]
+LAST_NAMES = ["Meyer", "Okafor", "Rossi", "Nakamura", "Dubois", "Silva", "Kowalski", "Larsen", "Haddad", "Brennan"]
 DISQUALIFY_REASONS = ["No budget this year.", "Only wants a price list.", "Too small for our B2B offer."]
 REVENUES = [8000, 12000, 18000, 25000, 40000, 65000]
 BUDGETS = [10000, 20000, 45000, 70000]
@@ -120,12 +122,14 @@ def build_demo_history(env, users, teams, seed=10, count=90):
             if day > now - timedelta(hours=6):
                 break
             dates.append(day)
-        company = COMPANIES[rng.randrange(len(COMPANIES))]
+        # every (subject, company) pair once: no two deals of the same name
+        company = COMPANIES[i % len(COMPANIES)]
         plans.append({
             "user": users[user_index],
             "team": team,
             "company": company,
-            "name": f"{SUBJECTS[i % len(SUBJECTS)]} for {company}",
+            "contact": f"{FIRST_NAMES[i % 10]} {LAST_NAMES[(i // 10 + i) % 10]}",
+            "name": f"{SUBJECTS[(i // len(COMPANIES) + i) % len(SUBJECTS)]} for {company}",
             "events": events[: len(dates)],
             "dates": dates,
         })
@@ -140,8 +144,10 @@ def build_demo_history(env, users, teams, seed=10, count=90):
             "partner_name": plan["company"],
             "partner_id": company_by_name[plan["company"]].id
             if plan["events"][0][0] == "start_opportunity" else False,
-            "contact_name": f"Contact {i + 1}",
-            "email_from": f"contact{i + 1}@{plan['company'].lower().replace(' ', '-')}.example.com",
+            "contact_name": plan["contact"],
+            "email_from": "{}@{}.example.com".format(
+                plan["contact"].lower().replace(" ", "."), plan["company"].lower().replace(" ", "-")
+            ),
             "expected_revenue": REVENUES[i % len(REVENUES)],
         }
         for i, plan in enumerate(plans)
