@@ -24,7 +24,8 @@ class CrmSalesProcessLog(models.Model):
         "crm.sales.process.step", string="To Step", ondelete="restrict", readonly=True
     )
     user_id = fields.Many2one("res.users", string="By", required=True, readonly=True)
-    date = fields.Datetime(required=True, readonly=True)
+    # the analysis filters by period (its default: the last twelve months)
+    date = fields.Datetime(required=True, readonly=True, index=True)
     values = fields.Json("Submitted Values", readonly=True)
     values_text = fields.Text("Values", compute="_compute_values_text")
     lead_id = fields.Many2one(

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 from odoo import fields, models, tools
 
-from .crm_sales_process_report import DAY
+from .crm_sales_process_report import days_between
 
 
 class CrmSalesProcessJourneyReport(models.Model):
@@ -63,19 +63,18 @@ class CrmSalesProcessJourneyReport(models.Model):
             CREATE OR REPLACE VIEW {self._table} AS (
                 SELECT
                     j.*,
-                    EXTRACT(EPOCH FROM COALESCE(j.date_end, now() AT TIME ZONE 'UTC') - j.date_start)
-                        / {DAY} AS cycle_days,
+                    {days_between('j.date_start', "COALESCE(j.date_end, now() AT TIME ZONE 'UTC')")} AS cycle_days,
                     CASE WHEN j.start_type = 'lead' AND j.outcome != 'open'
-                         THEN CASE WHEN j.outcome = 'won' THEN 100.0 ELSE 0.0 END
+                         THEN CASE WHEN j.outcome = 'won' THEN 100::float8 ELSE 0::float8 END
                     END AS lead_to_won_rate,
                     CASE WHEN j.start_type = 'lead' AND j.outcome = 'won'
-                         THEN EXTRACT(EPOCH FROM j.date_end - j.date_start) / {DAY}
+                         THEN {days_between('j.date_start', 'j.date_end')}
                     END AS lead_to_won_days,
                     CASE WHEN j.outcome = 'won'
-                         THEN EXTRACT(EPOCH FROM j.date_end - j.date_opportunity) / {DAY}
+                         THEN {days_between('j.date_opportunity', 'j.date_end')}
                     END AS opportunity_to_won_days,
                     CASE WHEN j.outcome = 'lost'
-                         THEN EXTRACT(EPOCH FROM j.date_end - j.date_opportunity) / {DAY}
+                         THEN {days_between('j.date_opportunity', 'j.date_end')}
                     END AS opportunity_to_lost_days
                 FROM (
                     SELECT

@@ -2,7 +2,7 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from .crm_sales_process_report import DAY
+from .crm_sales_process_report import days_between
 
 # measure -> fraction of percentile_cont
 PERCENTILES = {"days_median": 0.5, "days_p90": 0.9}
@@ -43,6 +43,7 @@ class CrmSalesProcessStepTimeReport(models.Model):
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
         leaves = self.env["crm.sales.process.report"]._leaves_step("log")
+        days = days_between("log.date_from_step", "log.date")
         self.env.cr.execute(
             f"""
             CREATE OR REPLACE VIEW {self._table} AS (
@@ -57,9 +58,9 @@ class CrmSalesProcessStepTimeReport(models.Model):
                     log.company_id,
                     log.date_from_step AS date_entered,
                     log.date AS date_left,
-                    EXTRACT(EPOCH FROM log.date - log.date_from_step) / {DAY} AS days,
-                    EXTRACT(EPOCH FROM log.date - log.date_from_step) / {DAY} AS days_median,
-                    EXTRACT(EPOCH FROM log.date - log.date_from_step) / {DAY} AS days_p90
+                    {days} AS days,
+                    {days} AS days_median,
+                    {days} AS days_p90
                 FROM crm_sales_process_log log
                 JOIN crm_sales_process_step step ON step.id = log.from_step_id
                 WHERE {leaves}
@@ -89,14 +90,12 @@ class CrmSalesProcessStepTimeReport(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                SELECT from_step_id,
-                       percentile_cont(0.9) WITHIN GROUP (
-                           ORDER BY EXTRACT(EPOCH FROM date - date_from_step) / %s)
+                SELECT from_step_id, percentile_cont(0.9) WITHIN GROUP (ORDER BY %s)
                   FROM crm_sales_process_log log
                  WHERE from_step_id = ANY(%s) AND %s
                  GROUP BY from_step_id
                 """,
-                DAY,
+                SQL(days_between("log.date_from_step", "log.date")),
                 list(step_ids),
                 SQL(self.env["crm.sales.process.report"]._leaves_step("log")),
             )

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 from odoo import fields, models, tools
 
-from .crm_sales_process_report import DAY
+from .crm_sales_process_report import days_between
 
 
 class CrmSalesProcessVisitReport(models.Model):
@@ -61,8 +61,7 @@ class CrmSalesProcessVisitReport(models.Model):
                     step.is_final,
                     entry.visit > 1 AS is_reentry,
                     (entry.visit > 1)::int AS reentry_count,
-                    EXTRACT(EPOCH FROM COALESCE(next.date, now() AT TIME ZONE 'UTC') - entry.date)
-                        / {DAY} AS days
+                    {days_between('entry.date', "COALESCE(next.date, now() AT TIME ZONE 'UTC')")} AS days
                 FROM (
                     SELECT log.*,
                            lead(log.id) OVER (PARTITION BY log.process_id ORDER BY log.id) AS next_id,
