@@ -42,7 +42,7 @@ class CrmSalesProcessLog(models.Model):
     # the step it left, and how the record acted on came to be; kept on the
     # line because they change later and the analysis must not rebuild them
     # from the whole log at every query
-    owner_id = fields.Many2one("res.users", string="Owner", readonly=True)
+    owner_id = fields.Many2one("res.users", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Channel", readonly=True)
     date_from_step = fields.Datetime(
         "In From Step Since",

@@ -31,11 +31,11 @@ class CrmSalesProcessJourneyReport(models.Model):
     _order = "date_start desc, id desc"
 
     process_id = fields.Many2one("crm.sales.process", string="Sales Process", readonly=True)
-    workflow_id = fields.Many2one("crm.sales.process.workflow", string="Workflow", readonly=True)
+    workflow_id = fields.Many2one("crm.sales.process.workflow", readonly=True)
     step_id = fields.Many2one("crm.sales.process.step", string="Current Step", readonly=True)
     user_id = fields.Many2one("res.users", string="Owner", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Channel", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
     first_lead_id = fields.Many2one("crm.lead", string="First Record", readonly=True)
     current_lead_id = fields.Many2one("crm.lead", string="Latest Record", readonly=True)
     start_type = fields.Selection(
@@ -50,7 +50,7 @@ class CrmSalesProcessJourneyReport(models.Model):
     )
     reactivation_count = fields.Integer("Reactivations", readonly=True, aggregator="sum")
     reopen_count = fields.Integer("Reopens", readonly=True, aggregator="sum")
-    cycle_days = fields.Float("Cycle Days", readonly=True, aggregator="avg")
+    cycle_days = fields.Float(readonly=True, aggregator="avg")
     lead_to_won_rate = fields.Float("Lead-to-Won Rate (%)", readonly=True, aggregator="avg")
     lead_to_won_days = fields.Float("Lead to Won Days", readonly=True, aggregator="avg")
     opportunity_to_won_days = fields.Float("Opportunity to Won Days", readonly=True, aggregator="avg")

@@ -50,18 +50,18 @@ class CrmSalesProcessReport(models.Model):
     _order = "date desc, id desc"
 
     process_id = fields.Many2one("crm.sales.process", string="Sales Process", readonly=True)
-    workflow_id = fields.Many2one("crm.sales.process.workflow", string="Workflow", readonly=True)
-    transition_id = fields.Many2one("crm.sales.process.transition", string="Transition", readonly=True)
+    workflow_id = fields.Many2one("crm.sales.process.workflow", readonly=True)
+    transition_id = fields.Many2one("crm.sales.process.transition", readonly=True)
     effect = fields.Selection(
         lambda self: self.env["crm.sales.process.transition"]._fields["effect"].selection,
         readonly=True,
     )
-    from_step_id = fields.Many2one("crm.sales.process.step", string="From Step", readonly=True)
-    to_step_id = fields.Many2one("crm.sales.process.step", string="To Step", readonly=True)
+    from_step_id = fields.Many2one("crm.sales.process.step", readonly=True)
+    to_step_id = fields.Many2one("crm.sales.process.step", readonly=True)
     user_id = fields.Many2one("res.users", string="By", readonly=True)
-    owner_id = fields.Many2one("res.users", string="Owner", readonly=True)
+    owner_id = fields.Many2one("res.users", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Channel", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
     lead_id = fields.Many2one("crm.lead", string="Record", readonly=True)
     date = fields.Datetime(readonly=True)
     record_origin = fields.Selection(

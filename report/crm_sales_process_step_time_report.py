@@ -28,14 +28,15 @@ class CrmSalesProcessStepTimeReport(models.Model):
     _order = "date_left desc, id desc"
 
     process_id = fields.Many2one("crm.sales.process", string="Sales Process", readonly=True)
-    workflow_id = fields.Many2one("crm.sales.process.workflow", string="Workflow", readonly=True)
-    step_id = fields.Many2one("crm.sales.process.step", string="Step", readonly=True)
+    workflow_id = fields.Many2one("crm.sales.process.workflow", readonly=True)
+    step_id = fields.Many2one("crm.sales.process.step", readonly=True)
     transition_id = fields.Many2one("crm.sales.process.transition", string="Left By", readonly=True)
-    owner_id = fields.Many2one("res.users", string="Owner", readonly=True)
+    owner_id = fields.Many2one("res.users", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Channel", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
     date_entered = fields.Datetime("Entered", readonly=True)
     date_left = fields.Datetime("Left", readonly=True)
+    stay_count = fields.Integer("Stays", readonly=True, aggregator="sum")
     days = fields.Float("Days in Step", readonly=True, aggregator="avg")
     days_median = fields.Float("Median Days", readonly=True, aggregator="avg")
     days_p90 = fields.Float("90th Percentile Days", readonly=True, aggregator="avg")
@@ -58,6 +59,7 @@ class CrmSalesProcessStepTimeReport(models.Model):
                     log.company_id,
                     log.date_from_step AS date_entered,
                     log.date AS date_left,
+                    1 AS stay_count,
                     {days} AS days,
                     {days} AS days_median,
                     {days} AS days_p90

@@ -21,15 +21,15 @@ class CrmSalesProcessVisitReport(models.Model):
     _order = "date_entered desc, id desc"
 
     process_id = fields.Many2one("crm.sales.process", string="Sales Process", readonly=True)
-    workflow_id = fields.Many2one("crm.sales.process.workflow", string="Workflow", readonly=True)
-    step_id = fields.Many2one("crm.sales.process.step", string="Step", readonly=True)
+    workflow_id = fields.Many2one("crm.sales.process.workflow", readonly=True)
+    step_id = fields.Many2one("crm.sales.process.step", readonly=True)
     entry_transition_id = fields.Many2one(
         "crm.sales.process.transition", string="Entered By", readonly=True
     )
     exit_transition_id = fields.Many2one("crm.sales.process.transition", string="Left By", readonly=True)
-    owner_id = fields.Many2one("res.users", string="Owner", readonly=True)
+    owner_id = fields.Many2one("res.users", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Channel", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
     date_entered = fields.Datetime("Entered", readonly=True)
     date_left = fields.Datetime("Left", readonly=True)
     state = fields.Selection(
