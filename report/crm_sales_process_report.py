@@ -56,7 +56,7 @@ class CrmSalesProcessReport(models.Model):
         lambda self: self.env["crm.sales.process.transition"]._fields["effect"].selection,
         readonly=True,
     )
-    from_step_id = fields.Many2one("crm.sales.process.step", readonly=True)
+    from_step_id = fields.Many2one("crm.sales.process.step", readonly=True, help="Empty on a start.")
     to_step_id = fields.Many2one("crm.sales.process.step", readonly=True)
     user_id = fields.Many2one("res.users", string="By", readonly=True)
     owner_id = fields.Many2one("res.users", readonly=True)
@@ -176,6 +176,7 @@ class CrmSalesProcessReport(models.Model):
         processes that entered it (reach), of those the ones that went on to
         a later step of the funnel, the ones closed lost or disqualified
         without going further (dropped) and the ones still in progress."""
+        self.check_access("read")
         selected = self._search(domain).subselect("process_id")
         self.env.cr.execute(SQL(
             """
@@ -240,6 +241,7 @@ class CrmSalesProcessReport(models.Model):
     def action_open_funnel_processes(self, domain, step_id, kind="reach"):
         """The processes of one funnel bar: those of the selection that
         reached the step (``kind`` "reach"), or that were dropped there."""
+        self.check_access("read")
         step = self.env["crm.sales.process.step"].browse(step_id).exists()
         if not step:
             raise UserError(self.env._("This step no longer exists; reload the analysis."))

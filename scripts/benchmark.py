@@ -267,14 +267,14 @@ class Bench:
             """
             UPDATE crm_sales_process_log
                SET date = (now() AT TIME ZONE 'UTC') - interval '365 days'
-                          + (process_id * 7919 % 1000) * interval '5 hours'
+                          + (process_id * 7919 %% 1000) * interval '5 hours'
              WHERE transition_id = %(start)s;
             INSERT INTO crm_sales_process_log (
                 process_id, transition_id, from_step_id, to_step_id, user_id, date, values,
                 lead_id, company_id, owner_id, team_id, record_origin,
                 create_uid, create_date, write_uid, write_date)
             SELECT log.process_id, t.transition, t.from_step, t.to_step, log.user_id,
-                   log.date + t.day * interval '1 day' + (log.process_id * t.prime % 997) * interval '15 minutes',
+                   log.date + t.day * interval '1 day' + (log.process_id * t.prime %% 997) * interval '15 minutes',
                    '{}'::jsonb, log.lead_id, log.company_id, log.owner_id, log.team_id, t.origin,
                    log.user_id, log.create_date, log.user_id, log.create_date
               FROM crm_sales_process_log log
@@ -404,6 +404,7 @@ def main():
     parser.add_argument("--processes", type=int, default=100000, help="processes for the scale rows (e)")
     parser.add_argument("--sizes", default="50,500", help="batch sizes of the qualify row (a)")
     parser.add_argument("--batch", type=int, default=500, help="batch size of rows b and c")
+    parser.add_argument("--scale-only", action="store_true", help="only the scale rows (e, f)")
     args = parser.parse_args()
     odoo.tools.config.parse_config(
         ["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn", "--http-interface", "127.0.0.1"]
@@ -419,18 +420,19 @@ def main():
         cr.rollback()
         env.invalidate_all()
         bench = Bench(env)
-        sizes = [int(s) for s in args.sizes.split(",")]
+        sizes = [] if args.scale_only else [int(s) for s in args.sizes.split(",")]
         for size in sizes:
             row("a. qualify vs mass convert wizard", size, *bench.qualify(size), goal=(1.0, 1.2))
-        batch = args.batch
-        row("b. close_as_won vs action_set_won", batch, *bench.close_won(batch), goal=(1.0, 1.2))
-        row("b. close_as_lost vs action_set_lost", batch, *bench.close_lost(batch), goal=(1.0, 1.2))
-        row("b. close_as_lost vs set_lost + revenue 0", batch, *bench.close_lost(batch, same_effect=True),
-            goal=(1.0, 1.2))
-        row("c. reopen vs copy()", batch, *bench.reopen(batch), goal=(1.0, 1.2))
-        row("c. reactivate vs copy()", batch, *bench.reactivate(batch), goal=(1.0, 1.2))
-        row("d. lead form get_views, warm (x20)", 1, *bench.form(warm=True), goal=(1.1, 1.1))
-        row("d. lead form get_views, cold (x20)", 1, *bench.form(warm=False), goal=(None, None))
+        if not args.scale_only:
+            batch = args.batch
+            row("b. close_as_won vs action_set_won", batch, *bench.close_won(batch), goal=(1.0, 1.2))
+            row("b. close_as_lost vs action_set_lost", batch, *bench.close_lost(batch), goal=(1.0, 1.2))
+            row("b. close_as_lost vs set_lost + revenue 0", batch, *bench.close_lost(batch, same_effect=True),
+                goal=(1.0, 1.2))
+            row("c. reopen vs copy()", batch, *bench.reopen(batch), goal=(1.0, 1.2))
+            row("c. reactivate vs copy()", batch, *bench.reactivate(batch), goal=(1.0, 1.2))
+            row("d. lead form get_views, warm (x20)", 1, *bench.form(warm=True), goal=(1.1, 1.1))
+            row("d. lead form get_views, cold (x20)", 1, *bench.form(warm=False), goal=(None, None))
         cr.rollback()
         env.invalidate_all()
         if args.processes:

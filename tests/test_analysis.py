@@ -217,6 +217,14 @@ class TestAnalysis(SalesProcessCase):
         stays = sorted([2, 3, 4, 1, 10, 10, 6, 6, 20, 10, 15])
         self.assertEqual(median, stays[5])
         self.assertAlmostEqual(p90, stays[9] + 0.0 * (stays[10] - stays[9]))
+        # as the pivot asks for them: every grouping set in one query
+        [total, by_step] = StepTime.formatted_read_grouping_sets(
+            domain, [[], ["step_id"]], ["days_median:avg", "days_p90:avg", "stay_count:sum"]
+        )
+        self.assertEqual(total[0]["days_median:avg"], median)
+        self.assertEqual(total[0]["stay_count:sum"], 11)
+        new_lead = next(row for row in by_step if row["step_id"][0] == self.steps["new_lead"].id)
+        self.assertAlmostEqual(new_lead["days_p90:avg"], 3.7)
         by_owner_month = StepTime._read_group(
             domain + [("step_id", "=", self.steps["new_opportunity"].id)],
             ["owner_id", "date_left:month"], ["days_median:avg"],
