@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 from odoo import fields, models, tools
+from odoo.tools import SQL
 
 from .crm_sales_process_report import days_between
 
@@ -56,11 +57,8 @@ class CrmSalesProcessJourneyReport(models.Model):
     opportunity_to_won_days = fields.Float("Opportunity to Won Days", readonly=True, aggregator="avg")
     opportunity_to_lost_days = fields.Float("Opportunity to Lost Days", readonly=True, aggregator="avg")
 
-    def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            f"""
-            CREATE OR REPLACE VIEW {self._table} AS (
+    def _query(self):
+        return f"""
                 SELECT
                     j.*,
                     {days_between('j.date_start', "COALESCE(j.date_end, now() AT TIME ZONE 'UTC')")} AS cycle_days,
@@ -116,6 +114,10 @@ class CrmSalesProcessJourneyReport(models.Model):
                         GROUP BY l.process_id
                     ) log ON log.process_id = process.id
                 ) j
-            )
-            """
+        """
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), SQL(self._query()))
         )

@@ -6,7 +6,6 @@ from odoo.tools import SQL
 from .demo_history import build_demo_history
 
 
-
 def days_between(start, end):
     """SQL: the days from ``start`` to ``end``, with their fraction, as a
     double precision (an EXTRACT gives a numeric, much slower to aggregate)."""
@@ -155,7 +154,9 @@ class CrmSalesProcessReport(models.Model):
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(f"CREATE OR REPLACE VIEW {self._table} AS ({self._query()})")
+        self.env.cr.execute(
+            SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), SQL(self._query()))
+        )
         # Workflows, steps and transitions are a few rows each, far below
         # autovacuum's analyze threshold: without statistics PostgreSQL takes
         # each for hundreds of rows, expects as many groups as log lines when

@@ -41,13 +41,10 @@ class CrmSalesProcessStepTimeReport(models.Model):
     days_median = fields.Float("Median Days", readonly=True, aggregator="avg")
     days_p90 = fields.Float("90th Percentile Days", readonly=True, aggregator="avg")
 
-    def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
+    def _query(self):
         leaves = self.env["crm.sales.process.report"]._leaves_step("log")
         days = days_between("log.date_from_step", "log.date")
-        self.env.cr.execute(
-            f"""
-            CREATE OR REPLACE VIEW {self._table} AS (
+        return f"""
                 SELECT
                     log.id,
                     log.process_id,
@@ -66,8 +63,12 @@ class CrmSalesProcessStepTimeReport(models.Model):
                 FROM crm_sales_process_log log
                 JOIN crm_sales_process_step step ON step.id = log.from_step_id
                 WHERE {leaves}
-            )
-            """
+        """
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), SQL(self._query()))
         )
 
     def _read_group_select(self, aggregate_spec, query):

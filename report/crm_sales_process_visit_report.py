@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 from odoo import fields, models, tools
+from odoo.tools import SQL
 
 from .crm_sales_process_report import days_between
 
@@ -40,11 +41,8 @@ class CrmSalesProcessVisitReport(models.Model):
     reentry_count = fields.Integer("Re-entries", readonly=True, aggregator="sum")
     days = fields.Float("Days (so far)", readonly=True, aggregator="avg")
 
-    def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            f"""
-            CREATE OR REPLACE VIEW {self._table} AS (
+    def _query(self):
+        return f"""
                 SELECT
                     entry.id,
                     entry.process_id,
@@ -74,6 +72,10 @@ class CrmSalesProcessVisitReport(models.Model):
                 ) entry
                 JOIN crm_sales_process_step step ON step.id = entry.to_step_id
                 LEFT JOIN crm_sales_process_log next ON next.id = entry.next_id
-            )
-            """
+        """
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), SQL(self._query()))
         )
