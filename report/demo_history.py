@@ -15,13 +15,30 @@ from datetime import timedelta
 from odoo import fields
 
 COMPANIES = [
-    "Apex Logistics", "Blue Harbor Hotels", "Cedar Health Clinics", "Delta Print Works",
-    "Evergreen Schools", "Falcon Engineering", "Granite Bank", "Horizon Travel",
-    "Ironwood Manufacturing", "Juniper Labs", "Kestrel Airlines", "Lumen Architects",
+    "Apex Logistics",
+    "Blue Harbor Hotels",
+    "Cedar Health Clinics",
+    "Delta Print Works",
+    "Evergreen Schools",
+    "Falcon Engineering",
+    "Granite Bank",
+    "Horizon Travel",
+    "Ironwood Manufacturing",
+    "Juniper Labs",
+    "Kestrel Airlines",
+    "Lumen Architects",
 ]
 SUBJECTS = [
-    "Office chairs", "Conference tables", "Reception desk", "Acoustic panels", "Standing desks",
-    "Storage walls", "Lounge area", "Training room", "Cafeteria furniture", "Executive suite",
+    "Office chairs",
+    "Conference tables",
+    "Reception desk",
+    "Acoustic panels",
+    "Standing desks",
+    "Storage walls",
+    "Lounge area",
+    "Training room",
+    "Cafeteria furniture",
+    "Executive suite",
 ]
 FIRST_NAMES = ["Alice", "Bruno", "Chloe", "Daniel", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas"]
 LAST_NAMES = ["Meyer", "Okafor", "Rossi", "Nakamura", "Dubois", "Silva", "Kowalski", "Larsen", "Haddad", "Brennan"]
@@ -30,83 +47,83 @@ REVENUES = [8000, 12000, 18000, 25000, 40000, 65000]
 BUDGETS = [10000, 20000, 45000, 70000]
 
 
+def _from_new_lead(rng, r, skill, slowness):
+    if r < 0.62:
+        return [("qualify", None, rng.uniform(1, 12) * slowness)], "new_opportunity"
+    reason = rng.randrange(len(DISQUALIFY_REASONS))
+    return [("disqualify", reason, rng.uniform(1, 8) * slowness)], "disqualified_lead"
+
+
+def _from_disqualified_lead(rng, r, skill, slowness):
+    if r < 0.25:
+        events = [("follow_up", None, rng.uniform(5, 20))]
+        if rng.random() < 0.5:
+            return [*events, ("reactivate", None, rng.uniform(10, 60))], "new_lead"
+        return events, None
+    if r < 0.5:
+        return [("reactivate", None, rng.uniform(20, 90))], "new_lead"
+    return [], None
+
+
+def _from_new_opportunity(rng, r, skill, slowness):
+    if r < 0.55:
+        budget = rng.randrange(len(BUDGETS))
+        return [("develop", budget, rng.uniform(3, 20) * slowness)], "developed_opportunity"
+    if r < 0.55 + 0.22 + skill:
+        revenue = rng.randrange(len(REVENUES))
+        return [("close_as_won", revenue, rng.uniform(5, 25) * slowness)], "won_opportunity"
+    reason = rng.randrange(2)
+    return [("close_as_lost", reason, rng.uniform(3, 20) * slowness)], "lost_opportunity"
+
+
+def _from_developed_opportunity(rng, r, skill, slowness):
+    if r < 0.55 + skill:
+        revenue = rng.randrange(len(REVENUES))
+        return [("close_as_won", revenue, rng.uniform(7, 45) * slowness)], "won_opportunity"
+    reason = rng.randrange(2)
+    return [("close_as_lost", reason, rng.uniform(5, 35) * slowness)], "lost_opportunity"
+
+
+def _from_won_opportunity(rng, r, skill, slowness):
+    if r < 0.12:
+        return [("reopen", None, rng.uniform(15, 60))], "new_opportunity"
+    return [], None
+
+
+def _from_lost_opportunity(rng, r, skill, slowness):
+    if r < 0.3:
+        return [("reopen", None, rng.uniform(10, 45))], "new_opportunity"
+    return [], None
+
+
+# step -> (rng, a random number, skill, slowness) -> (events, next step or None)
+NEXT = {
+    "new_lead": _from_new_lead,
+    "disqualified_lead": _from_disqualified_lead,
+    "new_opportunity": _from_new_opportunity,
+    "developed_opportunity": _from_developed_opportunity,
+    "won_opportunity": _from_won_opportunity,
+    "lost_opportunity": _from_lost_opportunity,
+}
+OPEN_STEPS = ("new_lead", "new_opportunity", "developed_opportunity")
+
+
 def _timeline(rng, skill, slowness):
     """[(transition code, value key, days after the previous event)]: one
     process's path through the default workflow."""
-    events = [("start", None, 0.0)]
     step = "new_opportunity" if rng.random() < 0.2 else "new_lead"
-    if step == "new_opportunity":
-        events[0] = ("start_opportunity", None, 0.0)
-    while len(events) < 12:
-        r = rng.random()
-        if step in ("new_lead", "new_opportunity", "developed_opportunity") and r < 0.07:
+    events = [("start_opportunity" if step == "new_opportunity" else "start", None, 0.0)]
+    while step and len(events) < 12:
+        if rng.random() < 0.07 and step in OPEN_STEPS:
             break  # stalls: stays open in its step for good
-        r = rng.random()
-        if step == "new_lead":
-            if r < 0.62:
-                events.append(("qualify", None, rng.uniform(1, 12) * slowness))
-                step = "new_opportunity"
-            else:
-                events.append(("disqualify", rng.randrange(len(DISQUALIFY_REASONS)), rng.uniform(1, 8) * slowness))
-                step = "disqualified_lead"
-        elif step == "disqualified_lead":
-            if r < 0.25:
-                events.append(("follow_up", None, rng.uniform(5, 20)))
-                if rng.random() < 0.5:
-                    events.append(("reactivate", None, rng.uniform(10, 60)))
-                    step = "new_lead"
-                    continue
-                break
-            if r < 0.5:
-                events.append(("reactivate", None, rng.uniform(20, 90)))
-                step = "new_lead"
-                continue
-            break
-        elif step == "new_opportunity":
-            if r < 0.55:
-                events.append(("develop", rng.randrange(len(BUDGETS)), rng.uniform(3, 20) * slowness))
-                step = "developed_opportunity"
-            elif r < 0.55 + 0.22 + skill:
-                events.append(("close_as_won", rng.randrange(len(REVENUES)), rng.uniform(5, 25) * slowness))
-                step = "won_opportunity"
-            else:
-                events.append(("close_as_lost", rng.randrange(2), rng.uniform(3, 20) * slowness))
-                step = "lost_opportunity"
-        elif step == "developed_opportunity":
-            if r < 0.55 + skill:
-                events.append(("close_as_won", rng.randrange(len(REVENUES)), rng.uniform(7, 45) * slowness))
-                step = "won_opportunity"
-            else:
-                events.append(("close_as_lost", rng.randrange(2), rng.uniform(5, 35) * slowness))
-                step = "lost_opportunity"
-        elif step == "won_opportunity":
-            if r < 0.12:
-                events.append(("reopen", None, rng.uniform(15, 60)))
-                step = "new_opportunity"
-                continue
-            break
-        elif step == "lost_opportunity":
-            if r < 0.3:
-                events.append(("reopen", None, rng.uniform(10, 45)))
-                step = "new_opportunity"
-                continue
-            break
+        more, step = NEXT[step](rng, rng.random(), skill, slowness)
+        events += more
     return events
 
 
-def build_demo_history(env, users, teams, seed=10, count=90):
-    rng = random.Random(seed)
-    now = fields.Datetime.now()
-    users = env["res.users"].browse(users)
-    teams = env["crm.team"].browse(teams)
-    Partner = env["res.partner"]
-    companies = Partner.search([("is_company", "=", True), ("name", "in", COMPANIES)])
-    missing = [name for name in COMPANIES if name not in companies.mapped("name")]
-    companies |= Partner.create([{"name": name, "is_company": True} for name in missing])
-    company_by_name = {company.name: company for company in companies}
-    outsold = env.ref("crm_sales_process.lost_reason_outsold")
-    cancelled = env.ref("crm_sales_process.lost_reason_cancelled")
-
+def _plans(rng, now, users, teams, count):
+    """What each process of the history will be: owner, channel, customer,
+    its timeline cut at now, and the dates of its events."""
     plans = []
     for i in range(count):
         user_index = i % len(users)
@@ -124,74 +141,100 @@ def build_demo_history(env, users, teams, seed=10, count=90):
             dates.append(day)
         # every (subject, company) pair once: no two deals of the same name
         company = COMPANIES[i % len(COMPANIES)]
-        plans.append({
-            "user": users[user_index],
-            "team": team,
-            "company": company,
-            "contact": f"{FIRST_NAMES[i % 10]} {LAST_NAMES[(i // 10 + i) % 10]}",
-            "name": f"{SUBJECTS[(i // len(COMPANIES) + i) % len(SUBJECTS)]} for {company}",
-            "events": events[: len(dates)],
-            "dates": dates,
-        })
+        plans.append(
+            {
+                "user": users[user_index],
+                "team": team,
+                "company": company,
+                "contact": f"{FIRST_NAMES[i % 10]} {LAST_NAMES[(i // 10 + i) % 10]}",
+                "name": f"{SUBJECTS[(i // len(COMPANIES) + i) % len(SUBJECTS)]} for {company}",
+                "events": events[: len(dates)],
+                "dates": dates,
+            }
+        )
+    return plans
 
+
+def _start(env, plans):
+    """A lead or an opportunity per plan, and its process, started in
+    batches (one call per kind, channel and owner)."""
+    Partner = env["res.partner"]
+    companies = Partner.search([("is_company", "=", True), ("name", "in", COMPANIES)])
+    missing = [name for name in COMPANIES if name not in companies.mapped("name")]
+    companies |= Partner.create([{"name": name, "is_company": True} for name in missing])
+    company_by_name = {company.name: company for company in companies}
     Lead = env["crm.lead"].with_context(tracking_disable=True, mail_create_nolog=True)
-    leads = Lead.create([
-        {
-            "name": plan["name"],
-            "type": "opportunity" if plan["events"][0][0] == "start_opportunity" else "lead",
-            "team_id": plan["team"].id,
-            "user_id": plan["user"].id,
-            "partner_name": plan["company"],
-            "partner_id": company_by_name[plan["company"]].id
-            if plan["events"][0][0] == "start_opportunity" else False,
-            "contact_name": plan["contact"],
-            "email_from": "{}@{}.example.com".format(
-                plan["contact"].lower().replace(" ", "."), plan["company"].lower().replace(" ", "-")
-            ),
-            "expected_revenue": REVENUES[i % len(REVENUES)],
-        }
-        for i, plan in enumerate(plans)
-    ])
+    leads = Lead.create(
+        [
+            {
+                "name": plan["name"],
+                "type": "opportunity" if plan["events"][0][0] == "start_opportunity" else "lead",
+                "team_id": plan["team"].id,
+                "user_id": plan["user"].id,
+                "partner_name": plan["company"],
+                "partner_id": company_by_name[plan["company"]].id
+                if plan["events"][0][0] == "start_opportunity"
+                else False,
+                "contact_name": plan["contact"],
+                "email_from": "{}@{}.example.com".format(
+                    plan["contact"].lower().replace(" ", "."), plan["company"].lower().replace(" ", "-")
+                ),
+                "expected_revenue": REVENUES[i % len(REVENUES)],
+            }
+            for i, plan in enumerate(plans)
+        ]
+    )
     Process = env["crm.sales.process"].with_context(tracking_disable=True, mail_create_nolog=True)
-    # starts, batched by their values
     starts = defaultdict(list)
-    for plan, lead in zip(plans, leads):
+    for plan, lead in zip(plans, leads, strict=True):
         starts[plan["events"][0][0], plan["team"].id, plan["user"].id].append(lead.id)
     process_by_lead = {}
     for (code, team_id, user_id), lead_ids in starts.items():
         method = Process.start_from_opportunity if code == "start_opportunity" else Process.start_from_lead
-        for lead_id, process_id in zip(lead_ids, method(lead_ids, {"team_id": team_id, "user_id": user_id})):
-            process_by_lead[lead_id] = process_id
-    processes = [Process.browse(process_by_lead[lead.id]) for lead in leads]
+        started = method(lead_ids, {"team_id": team_id, "user_id": user_id})
+        process_by_lead.update(zip(lead_ids, started, strict=True))
+    return [Process.browse(process_by_lead[lead.id]) for lead in leads]
 
-    def values(process, code, key):
-        if code == "disqualify":
-            return {"reason": DISQUALIFY_REASONS[key]}
-        if code == "follow_up":
-            return {"note": "Called again: still no project this quarter."}
-        if code == "develop":
-            partner = process.current_lead_id.partner_id.commercial_partner_id
-            return {"partner_id": partner.id, "budget_amount": BUDGETS[key], "probability": 50}
-        if code == "close_as_won":
-            return {"close_revenue": REVENUES[key]}
-        if code == "close_as_lost":
-            return {"lost_reason_id": (outsold, cancelled)[key].id}
-        return {}
 
+def _values(env, process, code, key):
+    """The values of the transition ``code`` for one process."""
+    if code == "disqualify":
+        return {"reason": DISQUALIFY_REASONS[key]}
+    if code == "follow_up":
+        return {"note": "Called again: still no project this quarter."}
+    if code == "develop":
+        partner = process.current_lead_id.partner_id.commercial_partner_id
+        return {"partner_id": partner.id, "budget_amount": BUDGETS[key], "probability": 50}
+    if code == "close_as_won":
+        return {"close_revenue": REVENUES[key]}
+    if code == "close_as_lost":
+        reason = ("crm_sales_process.lost_reason_outsold", "crm_sales_process.lost_reason_cancelled")[key]
+        return {"lost_reason_id": env.ref(reason).id}
+    return {}
+
+
+def build_demo_history(env, users, teams, seed=10, count=90):
+    rng = random.Random(seed)
+    now = fields.Datetime.now()
+    plans = _plans(rng, now, env["res.users"].browse(users), env["crm.team"].browse(teams), count)
+    processes = _start(env, plans)
     # then the transitions in rounds: the k-th event of every process, those
     # with the same transition and values in one call
-    rounds = max(len(plan["events"]) for plan in plans)
-    for k in range(1, rounds):
-        batches = defaultdict(lambda: Process.browse())
-        for plan, process in zip(plans, processes):
+    Process = env["crm.sales.process"].with_context(tracking_disable=True, mail_create_nolog=True)
+    for k in range(1, max(len(plan["events"]) for plan in plans)):
+        batches = defaultdict(Process.browse)
+        for plan, process in zip(plans, processes, strict=True):
             if k < len(plan["events"]):
                 code, key, __ = plan["events"][k]
-                batches[code, tuple(sorted(values(process, code, key).items()))] |= process
+                batches[code, tuple(sorted(_values(env, process, code, key).items()))] |= process
         for (code, vals), batch in batches.items():
             batch.run_transition(code, dict(vals))
+    _date_history(env, plans, processes)
 
-    # into the past: the log lines of each process, in the order they ran,
-    # take the dates of its timeline
+
+def _date_history(env, plans, processes):
+    """Into the past: the log lines of each process, in the order they ran,
+    take the dates of its timeline; then the processes and records."""
     process_ids = [process.id for process in processes]
     env.flush_all()
     env.cr.execute(
@@ -201,7 +244,7 @@ def build_demo_history(env, users, teams, seed=10, count=90):
     )
     log_ids = dict(env.cr.fetchall())
     ids, dates = [], []
-    for plan, process in zip(plans, processes):
+    for plan, process in zip(plans, processes, strict=True):
         lines = log_ids[process.id]
         assert len(lines) == len(plan["dates"]), "one log line per event of the timeline"
         ids += lines
