@@ -5,6 +5,4 @@ from odoo import fields, models
 class IrActionsActWindowView(models.Model):
     _inherit = "ir.actions.act_window.view"
 
-    view_mode = fields.Selection(
-        selection_add=[("sales_funnel", "Funnel")], ondelete={"sales_funnel": "cascade"}
-    )
+    view_mode = fields.Selection(selection_add=[("sales_funnel", "Funnel")], ondelete={"sales_funnel": "cascade"})

@@ -8,9 +8,7 @@ class IrUiView(models.Model):
 
     _inherit = "ir.ui.view"
 
-    type = fields.Selection(
-        selection_add=[("sales_funnel", "Funnel")], ondelete={"sales_funnel": "cascade"}
-    )
+    type = fields.Selection(selection_add=[("sales_funnel", "Funnel")], ondelete={"sales_funnel": "cascade"})
 
     def _get_view_info(self):
         return {"sales_funnel": {"icon": "fa fa-filter"}} | super()._get_view_info()

@@ -61,18 +61,18 @@ class CrmSalesProcessJourneyReport(models.Model):
         return f"""
                 SELECT
                     j.*,
-                    {days_between('j.date_start', "COALESCE(j.date_end, now() AT TIME ZONE 'UTC')")} AS cycle_days,
+                    {days_between("j.date_start", "COALESCE(j.date_end, now() AT TIME ZONE 'UTC')")} AS cycle_days,
                     CASE WHEN j.start_type = 'lead' AND j.outcome != 'open'
                          THEN CASE WHEN j.outcome = 'won' THEN 100::float8 ELSE 0::float8 END
                     END AS lead_to_won_rate,
                     CASE WHEN j.start_type = 'lead' AND j.outcome = 'won'
-                         THEN {days_between('j.date_start', 'j.date_end')}
+                         THEN {days_between("j.date_start", "j.date_end")}
                     END AS lead_to_won_days,
                     CASE WHEN j.outcome = 'won'
-                         THEN {days_between('j.date_opportunity', 'j.date_end')}
+                         THEN {days_between("j.date_opportunity", "j.date_end")}
                     END AS opportunity_to_won_days,
                     CASE WHEN j.outcome = 'lost'
-                         THEN {days_between('j.date_opportunity', 'j.date_end')}
+                         THEN {days_between("j.date_opportunity", "j.date_end")}
                     END AS opportunity_to_lost_days
                 FROM (
                     SELECT
@@ -118,6 +118,4 @@ class CrmSalesProcessJourneyReport(models.Model):
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), SQL(self._query()))
-        )
+        self.env.cr.execute(SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), SQL(self._query())))

@@ -76,9 +76,7 @@ class CrmSalesProcessReport(models.Model):
     is_reopened = fields.Integer("Reopened", readonly=True, aggregator="sum")
     is_reactivated = fields.Integer("Reactivated", readonly=True, aggregator="sum")
     qualification_rate = fields.Float("Qualification Rate (%)", readonly=True, aggregator="avg")
-    reactivated_qualification_rate = fields.Float(
-        "Reactivated Qualification Rate (%)", readonly=True, aggregator="avg"
-    )
+    reactivated_qualification_rate = fields.Float("Reactivated Qualification Rate (%)", readonly=True, aggregator="avg")
     win_rate = fields.Float("Win Rate (%)", readonly=True, aggregator="avg")
     first_pass_win_rate = fields.Float("First-Pass Win Rate (%)", readonly=True, aggregator="avg")
     reopened_win_rate = fields.Float("Reopened Win Rate (%)", readonly=True, aggregator="avg")
@@ -154,16 +152,12 @@ class CrmSalesProcessReport(models.Model):
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), SQL(self._query()))
-        )
+        self.env.cr.execute(SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), SQL(self._query())))
         # Workflows, steps and transitions are a few rows each, far below
         # autovacuum's analyze threshold: without statistics PostgreSQL takes
         # each for hundreds of rows, expects as many groups as log lines when
         # a pivot groups by step, and sorts the whole log instead of hashing it
-        self.env.cr.execute(
-            "ANALYZE crm_sales_process_workflow, crm_sales_process_step, crm_sales_process_transition"
-        )
+        self.env.cr.execute("ANALYZE crm_sales_process_workflow, crm_sales_process_step, crm_sales_process_transition")
 
     # ------------------------------------------------------------------
     # The funnel (static/src/funnel): the processes with at least one row
@@ -179,8 +173,9 @@ class CrmSalesProcessReport(models.Model):
         without going further (dropped) and the ones still in progress."""
         self.check_access("read")
         selected = self._search(domain).subselect("process_id")
-        self.env.cr.execute(SQL(
-            """
+        self.env.cr.execute(
+            SQL(
+                """
             WITH reached AS (
                 SELECT DISTINCT log.process_id, log.to_step_id AS step_id
                   FROM crm_sales_process_log log
@@ -211,30 +206,31 @@ class CrmSalesProcessReport(models.Model):
                 ON next.process_id = reached.process_id AND next.step_id = step.next_id
              GROUP BY step.id, step.next_id
             """,
-            selected,
-        ))
+                selected,
+            )
+        )
         counts = {row[0]: row for row in self.env.cr.fetchall()}
         Step = self.env["crm.sales.process.step"].with_context(active_test=False)
-        steps = Step.browse(list(counts)).sorted(
-            lambda s: (s.workflow_id.sequence, s.workflow_id.id, s.sequence, s.id)
-        )
+        steps = Step.browse(list(counts)).sorted(lambda s: (s.workflow_id.sequence, s.workflow_id.id, s.sequence, s.id))
         funnels = []
         for workflow, workflow_steps in steps.grouped("workflow_id").items():
             bars = []
             for step in workflow_steps:
                 __, next_id, reach, to_next, went_on, dropped = counts[step.id]
-                bars.append({
-                    "step_id": step.id,
-                    "name": step.name,
-                    "outcome": step.outcome,
-                    "reach": reach,
-                    "went_on": went_on,
-                    "dropped": dropped,
-                    "in_progress": 0 if step.outcome == "won" else reach - went_on - dropped,
-                    "next_name": Step.browse(next_id).name if next_id else False,
-                    "to_next": to_next,
-                    "conversion": round(100.0 * to_next / reach, 1) if next_id else False,
-                })
+                bars.append(
+                    {
+                        "step_id": step.id,
+                        "name": step.name,
+                        "outcome": step.outcome,
+                        "reach": reach,
+                        "went_on": went_on,
+                        "dropped": dropped,
+                        "in_progress": 0 if step.outcome == "won" else reach - went_on - dropped,
+                        "next_name": Step.browse(next_id).name if next_id else False,
+                        "to_next": to_next,
+                        "conversion": round(100.0 * to_next / reach, 1) if next_id else False,
+                    }
+                )
             funnels.append({"workflow_id": workflow.id, "workflow": workflow.name, "bars": bars})
         return funnels
 

@@ -67,9 +67,7 @@ class CrmSalesProcessStepTimeReport(models.Model):
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), SQL(self._query()))
-        )
+        self.env.cr.execute(SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), SQL(self._query())))
 
     def _read_group_select(self, aggregate_spec, query):
         fname, __, func = aggregate_spec.partition(":")

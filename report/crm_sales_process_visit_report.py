@@ -24,18 +24,14 @@ class CrmSalesProcessVisitReport(models.Model):
     process_id = fields.Many2one("crm.sales.process", string="Sales Process", readonly=True)
     workflow_id = fields.Many2one("crm.sales.process.workflow", readonly=True)
     step_id = fields.Many2one("crm.sales.process.step", readonly=True)
-    entry_transition_id = fields.Many2one(
-        "crm.sales.process.transition", string="Entered By", readonly=True
-    )
+    entry_transition_id = fields.Many2one("crm.sales.process.transition", string="Entered By", readonly=True)
     exit_transition_id = fields.Many2one("crm.sales.process.transition", string="Left By", readonly=True)
     owner_id = fields.Many2one("res.users", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Channel", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     date_entered = fields.Datetime("Entered", readonly=True)
     date_left = fields.Datetime("Left", readonly=True)
-    state = fields.Selection(
-        [("current", "Still There"), ("left", "Left")], readonly=True
-    )
+    state = fields.Selection([("current", "Still There"), ("left", "Left")], readonly=True)
     is_final = fields.Boolean("Final Step", readonly=True)
     is_reentry = fields.Boolean("Re-entry", readonly=True)
     reentry_count = fields.Integer("Re-entries", readonly=True, aggregator="sum")
@@ -59,7 +55,7 @@ class CrmSalesProcessVisitReport(models.Model):
                     step.is_final,
                     entry.visit > 1 AS is_reentry,
                     (entry.visit > 1)::int AS reentry_count,
-                    {days_between('entry.date', "COALESCE(next.date, now() AT TIME ZONE 'UTC')")} AS days
+                    {days_between("entry.date", "COALESCE(next.date, now() AT TIME ZONE 'UTC')")} AS days
                 FROM (
                     SELECT log.*,
                            lead(log.id) OVER (PARTITION BY log.process_id ORDER BY log.id) AS next_id,
@@ -76,6 +72,4 @@ class CrmSalesProcessVisitReport(models.Model):
 
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), SQL(self._query()))
-        )
+        self.env.cr.execute(SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), SQL(self._query())))

@@ -32,25 +32,48 @@ class TestAnalysis(SalesProcessCase):
         cls.clone = cls.workflow.copy({"name": "B2B for the analysis"})
         cls.team.sales_process_workflow_id = cls.clone
         cls.steps = {step.code: step for step in cls.clone.step_ids}
-        cls.other_team = cls.env["crm.team"].create({
-            "name": "SP B2B Other Company",
-            "channel_type": "b2b",
-            "company_id": cls.other_company.id,
-            "sales_process_workflow_id": cls.clone.id,
-        })
-        cls.a = cls._history(cls.salesman, "lead", [
-            ("disqualify", {}, 2), ("reactivate", {}, 12), ("qualify", {"company_name": "Initech SP"}, 15),
-            ("close_as_lost", {"lost_reason_id": cls.outsold.id}, 25), ("reopen", {}, 40),
-            ("close_as_won", {"close_revenue": 9000}, 50),
-        ], name="SP Chain A")
-        cls.b = cls._history(cls.salesman, "lead", [
-            ("qualify", {"company_name": "Initech SP"}, 5), ("develop", {"partner_id": cls.customer.id}, 11),
-            ("close_as_won", {"close_revenue": 7000}, 31),
-        ], start=1, name="SP Deal B")
+        cls.other_team = cls.env["crm.team"].create(
+            {
+                "name": "SP B2B Other Company",
+                "channel_type": "b2b",
+                "company_id": cls.other_company.id,
+                "sales_process_workflow_id": cls.clone.id,
+            }
+        )
+        cls.a = cls._history(
+            cls.salesman,
+            "lead",
+            [
+                ("disqualify", {}, 2),
+                ("reactivate", {}, 12),
+                ("qualify", {"company_name": "Initech SP"}, 15),
+                ("close_as_lost", {"lost_reason_id": cls.outsold.id}, 25),
+                ("reopen", {}, 40),
+                ("close_as_won", {"close_revenue": 9000}, 50),
+            ],
+            name="SP Chain A",
+        )
+        cls.b = cls._history(
+            cls.salesman,
+            "lead",
+            [
+                ("qualify", {"company_name": "Initech SP"}, 5),
+                ("develop", {"partner_id": cls.customer.id}, 11),
+                ("close_as_won", {"close_revenue": 7000}, 31),
+            ],
+            start=1,
+            name="SP Deal B",
+        )
         cls.c = cls._history(cls.salesman_2, "lead", [("disqualify", {}, 3)], start=2, name="SP Lead C")
-        cls.d = cls._history(cls.salesman_2, "opportunity", [
-            ("close_as_lost", {"lost_reason_id": cls.cancelled.id}, 9),
-        ], start=3, name="SP Deal D")
+        cls.d = cls._history(
+            cls.salesman_2,
+            "opportunity",
+            [
+                ("close_as_lost", {"lost_reason_id": cls.cancelled.id}, 9),
+            ],
+            start=3,
+            name="SP Deal D",
+        )
         cls.e = cls._history(cls.other_user, "lead", [], start=1, name="SP Other Company E", team=cls.other_team)
         cls.mine = cls.a | cls.b | cls.c | cls.d
 
@@ -59,11 +82,21 @@ class TestAnalysis(SalesProcessCase):
         """A process of ``user`` run through the engine, then dated: its start
         at T0 + ``start`` days, each transition at T0 + its day."""
         team = team or cls.team
-        lead = cls.env["crm.lead"].with_user(user).create({
-            "name": name, "type": record_type, "team_id": team.id, "user_id": user.id,
-            "partner_name": "Initech SP", "contact_name": "Peter Gibbons",
-            "partner_id": cls.customer.id if record_type == "opportunity" else False,
-        })
+        lead = (
+            cls.env["crm.lead"]
+            .with_user(user)
+            .create(
+                {
+                    "name": name,
+                    "type": record_type,
+                    "team_id": team.id,
+                    "user_id": user.id,
+                    "partner_name": "Initech SP",
+                    "contact_name": "Peter Gibbons",
+                    "partner_id": cls.customer.id if record_type == "opportunity" else False,
+                }
+            )
+        )
         Process = cls.env["crm.sales.process"].with_user(user)
         start_method = Process.start_from_lead if record_type == "lead" else Process.start_from_opportunity
         process = Process.browse(start_method(lead.id))
@@ -77,7 +110,7 @@ class TestAnalysis(SalesProcessCase):
         cls.env.flush_all()
         lines = process.sudo().log_ids.sorted("id")
         assert len(lines) == len(days)
-        for line, day in zip(lines, days):
+        for line, day in zip(lines, days, strict=True):
             cls.env.cr.execute(
                 "UPDATE crm_sales_process_log SET date = %s WHERE id = %s", [base + timedelta(days=day), line.id]
             )
@@ -103,8 +136,14 @@ class TestAnalysis(SalesProcessCase):
         self.assertFalse(lines[0].date_from_step, "a start leaves no step")
         self.assertEqual(
             [line.date_from_step for line in lines[1:]],
-            [T0, T0 + timedelta(days=2), T0 + timedelta(days=12), T0 + timedelta(days=15),
-             T0 + timedelta(days=25), T0 + timedelta(days=40)],
+            [
+                T0,
+                T0 + timedelta(days=2),
+                T0 + timedelta(days=12),
+                T0 + timedelta(days=15),
+                T0 + timedelta(days=25),
+                T0 + timedelta(days=40),
+            ],
         )
         self.assertEqual(self.a.date_step, T0 + timedelta(days=50))
         self.assertEqual(self.a.date_start, (T0).date())
@@ -138,10 +177,16 @@ class TestAnalysis(SalesProcessCase):
     # -- item 2: every figure ---------------------------------------------
 
     def test_rates(self):
-        [(qualification, reactivated_qualification, win, first_pass, reopened, count)] = self._facts([
-            "qualification_rate:avg", "reactivated_qualification_rate:avg", "win_rate:avg",
-            "first_pass_win_rate:avg", "reopened_win_rate:avg", "__count",
-        ])
+        [(qualification, reactivated_qualification, win, first_pass, reopened, count)] = self._facts(
+            [
+                "qualification_rate:avg",
+                "reactivated_qualification_rate:avg",
+                "win_rate:avg",
+                "first_pass_win_rate:avg",
+                "reopened_win_rate:avg",
+                "__count",
+            ]
+        )
         self.assertEqual(count, 7 + 4 + 2 + 2)
         self.assertEqual(qualification, 50.0, "A and B qualified, A and C disqualified")
         self.assertEqual(reactivated_qualification, 100.0, "the reactivated lead of A was qualified")
@@ -150,11 +195,18 @@ class TestAnalysis(SalesProcessCase):
         self.assertEqual(reopened, 100.0, "A's reopened deal won")
 
     def test_counts_and_days_to_a_second_chance(self):
-        [(qualified, disqualified, won, lost, reopened, reactivated, forward, to_reopen, to_reactivate)] = (
-            self._facts([
-                "is_qualified:sum", "is_disqualified:sum", "is_won:sum", "is_lost:sum", "is_reopened:sum",
-                "is_reactivated:sum", "is_forward:sum", "days_to_reopen:avg", "days_to_reactivate:avg",
-            ])
+        [(qualified, disqualified, won, lost, reopened, reactivated, forward, to_reopen, to_reactivate)] = self._facts(
+            [
+                "is_qualified:sum",
+                "is_disqualified:sum",
+                "is_won:sum",
+                "is_lost:sum",
+                "is_reopened:sum",
+                "is_reactivated:sum",
+                "is_forward:sum",
+                "days_to_reopen:avg",
+                "days_to_reactivate:avg",
+            ]
         )
         self.assertEqual((qualified, disqualified, won, lost, reopened, reactivated), (2, 2, 2, 2, 1, 1))
         # A: qualify, close won; B: qualify, develop, close won
@@ -165,18 +217,14 @@ class TestAnalysis(SalesProcessCase):
     def test_rates_in_every_pivot_cell(self):
         by_month = {
             month.month: (win, qualification)
-            for month, win, qualification in self._facts(
-                ["win_rate:avg", "qualification_rate:avg"], ["date:month"]
-            )
+            for month, win, qualification in self._facts(["win_rate:avg", "qualification_rate:avg"], ["date:month"])
         }
         # March: D lost (day 9), A lost (day 25); qualified A (15) and B (5),
         # disqualified A (2) and C (3). April: B won (31), A won (50)
         self.assertEqual(by_month, {3: (0.0, 50.0), 4: (100.0, False)}, "no qualification in April")
         by_owner = dict(
             (owner, (win, qualification))
-            for owner, win, qualification in self._facts(
-                ["win_rate:avg", "qualification_rate:avg"], ["owner_id"]
-            )
+            for owner, win, qualification in self._facts(["win_rate:avg", "qualification_rate:avg"], ["owner_id"])
         )
         self.assertEqual(by_owner[self.salesman], (200 / 3, 200 / 3))
         self.assertEqual(by_owner[self.salesman_2], (0.0, 0.0))
@@ -201,7 +249,10 @@ class TestAnalysis(SalesProcessCase):
         )
         figures = {
             self.env["crm.sales.process.step"].browse(row["step_id"][0]).code: (
-                row["__count"], row["days:avg"], row["days_median:avg"], row["days_p90:avg"]
+                row["__count"],
+                row["days:avg"],
+                row["days_median:avg"],
+                row["days_p90:avg"],
             )
             for row in rows
         }
@@ -227,7 +278,8 @@ class TestAnalysis(SalesProcessCase):
         self.assertAlmostEqual(new_lead["days_p90:avg"], 3.7)
         by_owner_month = StepTime._read_group(
             domain + [("step_id", "=", self.steps["new_opportunity"].id)],
-            ["owner_id", "date_left:month"], ["days_median:avg"],
+            ["owner_id", "date_left:month"],
+            ["days_median:avg"],
         )
         self.assertEqual(
             sorted((owner.name, month.month, median) for owner, month, median in by_owner_month),
@@ -245,29 +297,36 @@ class TestAnalysis(SalesProcessCase):
         )
         self.assertEqual(a.first_lead_id, self.a.log_ids.sorted("id")[0].lead_id)
         self.assertEqual(a.current_lead_id, self.a.current_lead_id)
-        self.assertEqual((a.date_start, a.date_opportunity, a.date_end),
-                         (T0, T0 + timedelta(days=15), T0 + timedelta(days=50)))
+        self.assertEqual(
+            (a.date_start, a.date_opportunity, a.date_end), (T0, T0 + timedelta(days=15), T0 + timedelta(days=50))
+        )
         self.assertEqual((a.lead_to_won_rate, a.lead_to_won_days, a.opportunity_to_won_days), (100.0, 50.0, 35.0))
-        self.assertEqual((b.outcome, b.cycle_days, b.lead_to_won_days, b.opportunity_to_won_days),
-                         ("won", 30.0, 30.0, 26.0))
+        self.assertEqual(
+            (b.outcome, b.cycle_days, b.lead_to_won_days, b.opportunity_to_won_days), ("won", 30.0, 30.0, 26.0)
+        )
         self.assertEqual((c.outcome, c.cycle_days, c.lead_to_won_rate), ("disqualified", 1.0, 0.0))
         self.assertEqual((d.outcome, d.start_type, d.opportunity_to_lost_days), ("lost", "opportunity", 6.0))
         self.assertFalse(d.lead_to_won_rate, "a journey from an opportunity has no lead-to-won rate")
         [(rate, lead_to_won, opportunity_to_won, opportunity_to_lost)] = Journey._read_group(
-            [("process_id", "in", self.mine.ids)], [],
-            ["lead_to_won_rate:avg", "lead_to_won_days:avg", "opportunity_to_won_days:avg",
-             "opportunity_to_lost_days:avg"],
+            [("process_id", "in", self.mine.ids)],
+            [],
+            [
+                "lead_to_won_rate:avg",
+                "lead_to_won_days:avg",
+                "opportunity_to_won_days:avg",
+                "opportunity_to_lost_days:avg",
+            ],
         )
         self.assertAlmostEqual(rate, 200 / 3, msg="A and B won, C disqualified; D came from an opportunity")
         self.assertEqual((lead_to_won, opportunity_to_won, opportunity_to_lost), (40.0, 30.5, 6.0))
 
     def test_step_visits(self):
-        visits = self.env["crm.sales.process.visit.report"].search(
-            [("process_id", "=", self.a.id)], order="id"
-        )
+        visits = self.env["crm.sales.process.visit.report"].search([("process_id", "=", self.a.id)], order="id")
         self.assertEqual(
-            [(v.step_id.code, v.entry_transition_id.code, v.exit_transition_id.code or False, v.state,
-              v.is_reentry) for v in visits],
+            [
+                (v.step_id.code, v.entry_transition_id.code, v.exit_transition_id.code or False, v.state, v.is_reentry)
+                for v in visits
+            ],
             [
                 ("new_lead", "start_from_lead", "disqualify", "left", False),
                 ("disqualified_lead", "disqualify", "reactivate", "left", False),
@@ -296,8 +355,10 @@ class TestAnalysis(SalesProcessCase):
             ["new_lead", "new_opportunity", "developed_opportunity", "won_opportunity"],
         )
         figures = {
-            code: tuple(bars[self.steps[code].id][key] for key in
-                        ("reach", "to_next", "conversion", "went_on", "dropped", "in_progress"))
+            code: tuple(
+                bars[self.steps[code].id][key]
+                for key in ("reach", "to_next", "conversion", "went_on", "dropped", "in_progress")
+            )
             for code in ("new_lead", "new_opportunity", "developed_opportunity", "won_opportunity")
         }
         self.assertEqual(figures["new_lead"], (3, 2, 66.7, 2, 1, 0), "A, B, C; C disqualified")
@@ -307,8 +368,9 @@ class TestAnalysis(SalesProcessCase):
         self.assertFalse(figures["won_opportunity"][2], "the last step converts to nothing")
         # the selection follows the filters: Sue's processes only
         [funnel] = Report.get_funnel_data(domain + [("owner_id", "=", self.salesman_2.id)])
-        self.assertEqual([(bar["name"], bar["reach"]) for bar in funnel["bars"]],
-                         [("New Lead", 1), ("New Opportunity", 1)])
+        self.assertEqual(
+            [(bar["name"], bar["reach"]) for bar in funnel["bars"]], [("New Lead", 1), ("New Opportunity", 1)]
+        )
 
     def test_funnel_bar_opens_its_processes(self):
         Report = self.env["crm.sales.process.report"]
@@ -335,9 +397,7 @@ class TestAnalysis(SalesProcessCase):
         Process = self.env["crm.sales.process"]
         candidates = self.mine | stuck | fresh
         self.assertEqual(Process.search([("id", "in", candidates.ids), ("is_stuck", "=", True)]), stuck)
-        self.assertEqual(
-            Process.search([("id", "in", candidates.ids), ("is_stuck", "=", False)]), candidates - stuck
-        )
+        self.assertEqual(Process.search([("id", "in", candidates.ids), ("is_stuck", "=", False)]), candidates - stuck)
         self.env.invalidate_all()
         before = self.cr.sql_log_count
         Process.search([("is_stuck", "=", True)])
@@ -346,8 +406,12 @@ class TestAnalysis(SalesProcessCase):
     # -- visibility -------------------------------------------------------
 
     def test_salesman_sees_only_his_rows_and_no_other_company(self):
-        models = ("crm.sales.process.report", "crm.sales.process.step.time.report",
-                  "crm.sales.process.visit.report", "crm.sales.process.journey.report")
+        models = (
+            "crm.sales.process.report",
+            "crm.sales.process.step.time.report",
+            "crm.sales.process.visit.report",
+            "crm.sales.process.journey.report",
+        )
         everything = [("process_id", "in", (self.mine | self.e).ids)]
         for model in models:
             with self.subTest(model=model):
