@@ -7,9 +7,7 @@ class CrmSalesProcessLog(models.Model):
     _description = "Sales Process Transition Log"
     _order = "date desc, id desc"
 
-    process_id = fields.Many2one(
-        "crm.sales.process", required=True, index=True, ondelete="cascade", readonly=True
-    )
+    process_id = fields.Many2one("crm.sales.process", required=True, index=True, ondelete="cascade", readonly=True)
     transition_id = fields.Many2one(
         "crm.sales.process.transition",
         ondelete="restrict",
@@ -17,23 +15,15 @@ class CrmSalesProcessLog(models.Model):
         help="Empty for a move to another workflow (see the note).",
     )
     note = fields.Char(readonly=True)
-    from_step_id = fields.Many2one(
-        "crm.sales.process.step", string="From Step", ondelete="restrict", readonly=True
-    )
-    to_step_id = fields.Many2one(
-        "crm.sales.process.step", string="To Step", ondelete="restrict", readonly=True
-    )
+    from_step_id = fields.Many2one("crm.sales.process.step", string="From Step", ondelete="restrict", readonly=True)
+    to_step_id = fields.Many2one("crm.sales.process.step", string="To Step", ondelete="restrict", readonly=True)
     user_id = fields.Many2one("res.users", string="By", required=True, readonly=True)
     # the analysis filters by period (its default: the last twelve months)
     date = fields.Datetime(required=True, readonly=True, index=True)
     values = fields.Json("Submitted Values", readonly=True)
     values_text = fields.Text("Values", compute="_compute_values_text")
-    lead_id = fields.Many2one(
-        "crm.lead", string="Record", ondelete="set null", readonly=True
-    )
-    new_lead_id = fields.Many2one(
-        "crm.lead", string="Created Record", ondelete="set null", readonly=True
-    )
+    lead_id = fields.Many2one("crm.lead", string="Record", ondelete="set null", readonly=True)
+    new_lead_id = fields.Many2one("crm.lead", string="Created Record", ondelete="set null", readonly=True)
     # the company of the process when the transition ran: a log line is
     # history, and a stored related field would cost a recompute per transition
     company_id = fields.Many2one("res.company", readonly=True, index=True)
