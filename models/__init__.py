@@ -6,3 +6,5 @@ from . import crm_sales_process_log
 from . import crm_lead
 from . import crm_team
 from . import crm_sales_process_scoring_queue
+from . import ir_ui_view
+from . import ir_actions_act_window_view

@@ -45,9 +45,7 @@ class CrmLead(models.Model):
     # the inverse of crm.sales.process.current_lead_id: with it the ORM finds
     # the process to recompute when a lead changes by reading this field for
     # the whole prefetch set, instead of one search per written lead
-    sales_process_current_ids = fields.One2many(
-        "crm.sales.process", "current_lead_id", string="Sales Process Followed"
-    )
+    sales_process_current_ids = fields.One2many("crm.sales.process", "current_lead_id", string="Sales Process Followed")
     sales_process_readonly = fields.Boolean(related="sales_process_step_id.readonly")
     sales_process_workflow_id = fields.Many2one(related="sales_process_id.workflow_id")
     sales_process_guidance = fields.Html(related="sales_process_step_id.guidance")
@@ -63,12 +61,9 @@ class CrmLead(models.Model):
         readonly=True,
         index="btree_not_null",
         ondelete="set null",
-        help="The disqualified lead or closed opportunity this record was "
-        "reactivated or reopened from.",
+        help="The disqualified lead or closed opportunity this record was reactivated or reopened from.",
     )
-    budget_amount = fields.Monetary(
-        "Budget", currency_field="company_currency", tracking=True
-    )
+    budget_amount = fields.Monetary("Budget", currency_field="company_currency", tracking=True)
     customer_need = fields.Text()
     proposed_solution = fields.Text()
     sales_process_transition_ids = fields.Many2many(
@@ -96,14 +91,14 @@ class CrmLead(models.Model):
     @api.depends("sales_process_id.step_id", "sales_process_step_id")
     @api.depends_context("uid")
     def _compute_sales_process_transition_ids(self):
-        current = self.filtered(
-            lambda lead: lead.sales_process_id.current_lead_id == lead
-        )
+        current = self.filtered(lambda lead: lead.sales_process_id.current_lead_id == lead)
         available = current.sales_process_id._available_transitions()
         for lead in self:
-            lead.sales_process_transition_ids = available.get(
-                lead.sales_process_id, self.env["crm.sales.process.transition"]
-            ) if lead in current else False
+            lead.sales_process_transition_ids = (
+                available.get(lead.sales_process_id, self.env["crm.sales.process.transition"])
+                if lead in current
+                else False
+            )
 
     # ------------------------------------------------------------------
     # Guard: every write path on a record in a process
@@ -142,7 +137,7 @@ class CrmLead(models.Model):
         salesperson's; a record in a process keeps its B2B channel unless
         the write names one."""
         if "user_id" not in vals or "team_id" in vals:
-            return super(CrmLead, self).write(vals)
+            return super().write(vals)
         for team, leads in self.grouped("team_id").items():
             super(CrmLead, leads).write(dict(vals, team_id=team.id))
         return True
@@ -152,12 +147,7 @@ class CrmLead(models.Model):
         transition a stage drag asks for. Return the records moved that way."""
         keys = set(vals)
         if keys & PROCESS_FIELDS:
-            raise UserError(
-                self.env._(
-                    "The Sales Process fields of a lead are set by the process's "
-                    "transitions only."
-                )
-            )
+            raise UserError(self.env._("The Sales Process fields of a lead are set by the process's transitions only."))
         frozen = self._sales_process_frozen()
         if frozen and keys - SYSTEM_FIELDS:
             raise UserError(frozen[0]._sales_process_frozen_message())
@@ -167,8 +157,9 @@ class CrmLead(models.Model):
                 raise UserError(
                     changing[0]._sales_process_hint(
                         ("qualify",),
-                        self.env._('"%(lead)s" follows a Sales Process: it becomes an '
-                                   "opportunity through its transition only."),
+                        self.env._(
+                            '"%(lead)s" follows a Sales Process: it becomes an opportunity through its transition only.'
+                        ),
                     )
                 )
         if "active" in vals:
@@ -178,8 +169,7 @@ class CrmLead(models.Model):
                 if lead.active:
                     effects = ("disqualify", "close_lost")
                     message = self.env._(
-                        '"%(lead)s" follows a Sales Process: it is archived by '
-                        "closing it as lost only."
+                        '"%(lead)s" follows a Sales Process: it is archived by closing it as lost only.'
                     )
                 else:
                     effects = ("reactivate", "reopen")
@@ -193,8 +183,7 @@ class CrmLead(models.Model):
             if team.channel_type != "b2b":
                 raise UserError(
                     self.env._(
-                        '"%(lead)s" follows a Sales Process, which needs a B2B sales '
-                        'channel; "%(team)s" is not one.',
+                        '"%(lead)s" follows a Sales Process, which needs a B2B sales channel; "%(team)s" is not one.',
                         lead=self[0].display_name,
                         team=team.display_name,
                     )
@@ -221,7 +210,7 @@ class CrmLead(models.Model):
                 leads_there = lambda t: t.effect == "close_won"  # noqa: E731
             else:
                 targets = process.workflow_id.step_ids.filtered(
-                    lambda s: s.stage_id == stage and s.record_type == step.record_type
+                    lambda s, step=step: s.stage_id == stage and s.record_type == step.record_type
                 )
                 if not targets or step in targets:
                     continue
@@ -250,14 +239,11 @@ class CrmLead(models.Model):
         if process.current_lead_id == self:
             return self._sales_process_hint(
                 ("reactivate", "reopen", "follow_up"),
-                self.env._(
-                    '"%(lead)s" is in step "%(step)s" of its Sales Process, where it '
-                    "cannot be changed."
-                ),
+                self.env._('"%(lead)s" is in step "%(step)s" of its Sales Process, where it cannot be changed.'),
             )
         return self.env._(
             '"%(lead)s" was left in step "%(step)s" by its Sales Process "%(process)s" '
-            "and cannot be changed; the process now follows \"%(current)s\".",
+            'and cannot be changed; the process now follows "%(current)s".',
             lead=self.display_name,
             step=self.sales_process_step_id.name,
             process=process.display_name,
@@ -278,13 +264,21 @@ class CrmLead(models.Model):
         available = process._available_transitions()[process]
         useful = available.filtered(lambda t: t.effect in effects)
         if useful:
-            return text + " " + self.env._(
-                "Use the %(buttons)s button.",
-                buttons=" / ".join(f'"{name}"' for name in useful.mapped("name")),
+            return (
+                text
+                + " "
+                + self.env._(
+                    "Use the %(buttons)s button.",
+                    buttons=" / ".join(f'"{name}"' for name in useful.mapped("name")),
+                )
             )
-        return text + " " + self.env._(
-            "Available now: %(names)s.",
-            names=", ".join(available.mapped("name")) or self.env._("none"),
+        return (
+            text
+            + " "
+            + self.env._(
+                "Available now: %(names)s.",
+                names=", ".join(available.mapped("name")) or self.env._("none"),
+            )
         )
 
     @api.ondelete(at_uninstall=False)
@@ -327,8 +321,7 @@ class CrmLead(models.Model):
                     lead._sales_process_hint(
                         (effect,),
                         self.env._(
-                            '"%(lead)s" is in step "%(step)s" of its Sales Process, '
-                            "where this is not possible."
+                            '"%(lead)s" is in step "%(step)s" of its Sales Process, where this is not possible.'
                         ),
                     )
                 )
@@ -344,12 +337,8 @@ class CrmLead(models.Model):
         in_process, others = self._sales_process_split()
         leads = in_process.filtered(lambda lead: lead.type == "lead")
         reason = self.env["crm.lost.reason"].browse(additional_values.get("lost_reason_id"))
-        leads._sales_process_run_native(
-            "disqualify", {"reason": reason.name} if reason else {}
-        )
-        (in_process - leads)._sales_process_run_native(
-            "close_lost", {"lost_reason_id": reason.id} if reason else {}
-        )
+        leads._sales_process_run_native("disqualify", {"reason": reason.name} if reason else {})
+        (in_process - leads)._sales_process_run_native("close_lost", {"lost_reason_id": reason.id} if reason else {})
         return super(CrmLead, others).action_set_lost(**additional_values) if others else True
 
     # ------------------------------------------------------------------
@@ -411,8 +400,7 @@ class CrmLead(models.Model):
             elif lead.type != record_type and record_type == "lead":
                 problems.append(
                     self.env._(
-                        '"%(lead)s" is already an opportunity: start from the '
-                        "opportunity instead",
+                        '"%(lead)s" is already an opportunity: start from the opportunity instead',
                         lead=lead.display_name,
                     )
                 )
@@ -424,15 +412,9 @@ class CrmLead(models.Model):
                     )
                 )
             elif lead.won_status != "pending" or not lead.active:
-                problems.append(
-                    self.env._(
-                        '"%(lead)s" is closed (won, lost or archived)', lead=lead.display_name
-                    )
-                )
+                problems.append(self.env._('"%(lead)s" is closed (won, lost or archived)', lead=lead.display_name))
         if problems:
-            raise UserError(
-                self.env._('"%(code)s" was refused: ', code=code) + "; ".join(problems) + "."
-            )
+            raise UserError(self.env._('"%(code)s" was refused: ', code=code) + "; ".join(problems) + ".")
 
     def _sales_process_won_stages(self):
         """{lead: won stage} chosen as action_set_won chooses it, with one
@@ -440,9 +422,9 @@ class CrmLead(models.Model):
         won_stages = self._stage_find(domain=[("is_won", "=", True)], limit=None)
         result = {}
         for lead in self:
-            stages = won_stages.filtered(
-                lambda s, lead=lead: not s.team_ids or lead.team_id in s.team_ids
-            ) or won_stages
+            stages = (
+                won_stages.filtered(lambda s, lead=lead: not s.team_ids or lead.team_id in s.team_ids) or won_stages
+            )
             stage = next((s for s in stages if s.sequence > lead.stage_id.sequence), None)
             if not stage:
                 stage = next(
@@ -484,9 +466,7 @@ class CrmLead(models.Model):
     def _get_view(self, view_id=None, view_type="form", **options):
         arch, view = super()._get_view(view_id, view_type, **options)
         if view_type == "form" and arch.find(".//field[@name='sales_process_readonly']") is not None:
-            self.env["crm.sales.process.transition"]._inject_header_buttons(
-                arch, "sales_process_transition_ids"
-            )
+            self.env["crm.sales.process.transition"]._inject_header_buttons(arch, "sales_process_transition_ids")
             self._sales_process_lock_form(arch)
         return arch, view
 
@@ -521,4 +501,3 @@ class CrmLead(models.Model):
         if self.sales_process_id.current_lead_id != self:
             raise UserError(self._sales_process_frozen_message())
         return self.sales_process_id.action_open_transition()
-

@@ -72,6 +72,18 @@ class CrmSalesProcess(models.Model):
         "In Step Since", readonly=True, default=fields.Datetime.now, copy=False
     )
     days_in_step = fields.Integer("Days in Step", compute="_compute_days_in_step")
+    is_stuck = fields.Boolean(
+        "Stuck",
+        compute="_compute_is_stuck",
+        search="_search_is_stuck",
+        help="Open and in its step for longer than 90% of the completed stays in that "
+        "step took (CRM > Reporting > Time in Step).",
+    )
+    stuck_threshold_days = fields.Float(
+        "Stuck After (Days)",
+        compute="_compute_is_stuck",
+        help="The 90th percentile of the completed stays in the current step.",
+    )
     overdue_step_id = fields.Many2one(
         "crm.sales.process.step",
         string="Reminded For",
@@ -172,6 +184,32 @@ class CrmSalesProcess(models.Model):
         for process in self:
             start = process.date_step or now
             process.days_in_step = (now - start).days
+
+    @api.depends("date_step", "step_id")
+    def _compute_is_stuck(self):
+        open_steps = self.step_id.filtered(lambda step: not step.is_final)
+        thresholds = self.env["crm.sales.process.step.time.report"]._step_p90(open_steps.ids)
+        now = fields.Datetime.now()
+        for process in self:
+            p90 = thresholds.get(process.step_id.id) if process.step_id in open_steps else None
+            process.stuck_threshold_days = p90 or 0.0
+            process.is_stuck = bool(
+                p90 is not None and process.date_step and now - process.date_step > timedelta(days=p90)
+            )
+
+    def _search_is_stuck(self, operator, value):
+        """One query for the thresholds of every open step, then a domain on
+        the stored step and date_step."""
+        if operator not in ("in", "not in"):
+            return NotImplemented
+        steps = self.env["crm.sales.process.step"].sudo().search([("is_final", "=", False)])
+        thresholds = self.env["crm.sales.process.step.time.report"]._step_p90(steps.ids)
+        now = fields.Datetime.now()
+        stuck = Domain.OR(
+            Domain("step_id", "=", step_id) & Domain("date_step", "<", now - timedelta(days=p90))
+            for step_id, p90 in thresholds.items()
+        )
+        return stuck if (operator == "in") == (True in value) else ~stuck
 
     @api.depends("step_id", "workflow_id")
     @api.depends_context("uid")
@@ -945,6 +983,8 @@ class CrmSalesProcess(models.Model):
             "lead_id": plan["record"].id,
             "new_lead_id": record.id if record != plan["record"] else False,
             "company_id": record.company_id.id,
+            # read before _finish writes the new date_step (the analysis' time in step)
+            "date_from_step": self.date_step if self.step_id else False,
         }
 
     def _run_server_actions(self, plans, created):

@@ -82,11 +82,13 @@ class CrmSalesProcessScoringQueue(models.Model):
             cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
         # our counters, one at a time: they may insert the same new rows
         cr.execute("SELECT pg_advisory_xact_lock(%s)", [PLS_COUNT_LOCK])
-        cr.execute(SQL(
-            "SELECT id FROM crm_sales_process_scoring_queue %s ORDER BY id FOR UPDATE SKIP LOCKED",
-            SQL("WHERE id = ANY(%s)", list(ids)) if ids is not None else SQL(),
-        ))
-        rows = self.browse([row_id for row_id, in cr.fetchall()])
+        cr.execute(
+            SQL(
+                "SELECT id FROM crm_sales_process_scoring_queue %s ORDER BY id FOR UPDATE SKIP LOCKED",
+                SQL("WHERE id = ANY(%s)", list(ids)) if ids is not None else SQL(),
+            )
+        )
+        rows = self.browse([row_id for (row_id,) in cr.fetchall()])
         if not rows:
             return
         Lead = self.env["crm.lead"].with_context(active_test=False)
@@ -95,8 +97,7 @@ class CrmSalesProcessScoringQueue(models.Model):
         # rows stay locked from this read to the commit
         team_ids = list({team.id for leads, __, __ in batches for team in leads.team_id})
         cr.execute(
-            "SELECT id FROM crm_lead_scoring_frequency"
-            " WHERE team_id = ANY(%s) OR team_id IS NULL FOR NO KEY UPDATE",
+            "SELECT id FROM crm_lead_scoring_frequency WHERE team_id = ANY(%s) OR team_id IS NULL FOR NO KEY UPDATE",
             [team_ids],
         )
         for leads, from_state, to_state in batches:

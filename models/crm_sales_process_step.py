@@ -36,13 +36,10 @@ class CrmSalesProcessStep(models.Model):
         help="The won/lost status Odoo gives the record in this step: a lost "
         "step holds lost (archived) records, a won step won ones.",
     )
-    is_final = fields.Boolean(
-        "Final", help="The process is closed while it sits in this step."
-    )
+    is_final = fields.Boolean("Final", help="The process is closed while it sits in this step.")
     readonly = fields.Boolean(
         "Read-only",
-        help="Records in this step cannot be edited nor deleted, except by "
-        "the transitions themselves.",
+        help="Records in this step cannot be edited nor deleted, except by the transitions themselves.",
     )
     stage_id = fields.Many2one(
         "crm.stage",
@@ -51,26 +48,19 @@ class CrmSalesProcessStep(models.Model):
         help="Opportunities entering this step are moved to this stage; a "
         "drag to this stage in the pipeline runs the transition into this step.",
     )
-    guidance = fields.Html(
-        translate=True, help="Shown on the lead form while the record is in this step."
-    )
+    guidance = fields.Html(translate=True, help="Shown on the lead form while the record is in this step.")
     max_days = fields.Integer(
         "Maximum Days",
-        help="After this many days in the step, the owner gets an activity. "
-        "0 disables the reminder.",
+        help="After this many days in the step, the owner gets an activity. 0 disables the reminder.",
     )
 
-    _code_uniq = models.Constraint(
-        "UNIQUE(workflow_id, code)", "A step code must be unique in its workflow."
-    )
+    _code_uniq = models.Constraint("UNIQUE(workflow_id, code)", "A step code must be unique in its workflow.")
 
     @api.depends("name", "workflow_id")
     def _compute_display_name(self):
         show_workflow = self.env.context.get("sales_process_show_workflow")
         for step in self:
-            step.display_name = (
-                f"{step.workflow_id.name} / {step.name}" if show_workflow else step.name
-            )
+            step.display_name = f"{step.workflow_id.name} / {step.name}" if show_workflow else step.name
 
     def write(self, vals):
         if vals.get("active") is False:
@@ -99,18 +89,22 @@ class CrmSalesProcessStep(models.Model):
     @api.ondelete(at_uninstall=False)
     def _unlink_except_used(self):
         process = self.env["crm.sales.process"].sudo().search([("step_id", "in", self.ids)], limit=1)
-        log = self.env["crm.sales.process.log"].sudo().search(
-            ["|", ("from_step_id", "in", self.ids), ("to_step_id", "in", self.ids)], limit=1
+        log = (
+            self.env["crm.sales.process.log"]
+            .sudo()
+            .search(["|", ("from_step_id", "in", self.ids), ("to_step_id", "in", self.ids)], limit=1)
         )
-        lead = self.env["crm.lead"].sudo().with_context(active_test=False).search(
-            [("sales_process_step_id", "in", self.ids)], limit=1
+        lead = (
+            self.env["crm.lead"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("sales_process_step_id", "in", self.ids)], limit=1)
         )
         used = (process.step_id | log.from_step_id | log.to_step_id | lead.sales_process_step_id) & self
         if used:
             raise UserError(
                 self.env._(
-                    'Step "%(step)s" is used by Sales Processes or their log: archive it instead '
-                    "of deleting it.",
+                    'Step "%(step)s" is used by Sales Processes or their log: archive it instead of deleting it.',
                     step=used[:1].name,
                 )
             )

@@ -81,8 +81,7 @@ class CrmSalesProcessTransition(models.Model):
     name = fields.Char(required=True, translate=True)
     code = fields.Char(
         required=True,
-        help="Technical name, unique in its workflow; external clients call "
-        "run_transition with it.",
+        help="Technical name, unique in its workflow; external clients call run_transition with it.",
     )
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
@@ -113,8 +112,7 @@ class CrmSalesProcessTransition(models.Model):
         "transition_id",
         "group_id",
         string="Allowed Groups",
-        help="Only members of these groups can run the transition; empty: "
-        "every user of the process.",
+        help="Only members of these groups can run the transition; empty: every user of the process.",
     )
 
     confirm_message = fields.Text(
@@ -125,8 +123,7 @@ class CrmSalesProcessTransition(models.Model):
     domain = fields.Char(
         "Condition",
         default="[]",
-        help="A domain on the lead or opportunity: the transition is offered "
-        "only when the record matches it.",
+        help="A domain on the lead or opportunity: the transition is offered only when the record matches it.",
     )
     server_action_id = fields.Many2one(
         "ir.actions.server",
@@ -143,8 +140,7 @@ class CrmSalesProcessTransition(models.Model):
         "field_id",
         string="Required Record Fields",
         domain="[('model', '=', 'crm.lead'), ('store', '=', True)]",
-        help="Fields of the lead or opportunity that must be filled in before "
-        "the transition runs.",
+        help="Fields of the lead or opportunity that must be filled in before the transition runs.",
     )
 
     @api.depends("from_step_ids")
@@ -152,9 +148,7 @@ class CrmSalesProcessTransition(models.Model):
         for transition in self:
             transition.is_start = not transition.from_step_ids
 
-    _code_uniq = models.Constraint(
-        "UNIQUE(workflow_id, code)", "A transition code must be unique in its workflow."
-    )
+    _code_uniq = models.Constraint("UNIQUE(workflow_id, code)", "A transition code must be unique in its workflow.")
 
     @api.constrains("workflow_id", "from_step_ids", "to_step_id", "effect")
     def _check_shape(self):
@@ -181,20 +175,29 @@ class CrmSalesProcessTransition(models.Model):
         effect_label = dict(self._fields["effect"]._description_selection(self.env))[self.effect]
         if self.effect == "start" or not self.from_step_ids:
             if self.effect != "start":
-                return [self.env._("a transition without From Steps starts a process: give it the "
-                          "effect \"Start a process\", or choose its From Steps")]
+                return [
+                    self.env._(
+                        "a transition without From Steps starts a process: give it the "
+                        'effect "Start a process", or choose its From Steps'
+                    )
+                ]
             if self.from_step_ids:
                 return [self.env._("a start transition has no From Steps")]
             if self.to_step_id.outcome != "open":
-                return [self.env._("a process starts in an open step, not in \"%s\"", self.to_step_id.name)]
+                return [self.env._('a process starts in an open step, not in "%s"', self.to_step_id.name)]
             return []
         (from_type, from_outcomes), arrival = EFFECT_SHAPES[self.effect]
         problems = []
         for step in self.from_step_ids:
             if from_type and step.record_type != from_type or step.outcome not in from_outcomes:
                 problems.append(
-                    self.env._('"%(effect)s" cannot leave from "%(step)s" (a %(outcome)s %(type)s step)',
-                      effect=effect_label, step=step.name, outcome=step.outcome, type=step.record_type)
+                    self.env._(
+                        '"%(effect)s" cannot leave from "%(step)s" (a %(outcome)s %(type)s step)',
+                        effect=effect_label,
+                        step=step.name,
+                        outcome=step.outcome,
+                        type=step.record_type,
+                    )
                 )
         to_step = self.to_step_id
         if self.effect == "follow_up":
@@ -206,13 +209,21 @@ class CrmSalesProcessTransition(models.Model):
                 to_step.outcome != to_outcome
             ):
                 problems.append(
-                    self.env._('"%(effect)s" cannot lead to "%(step)s" (a %(outcome)s %(type)s step)',
-                      effect=effect_label, step=to_step.name, outcome=to_step.outcome,
-                      type=to_step.record_type)
+                    self.env._(
+                        '"%(effect)s" cannot lead to "%(step)s" (a %(outcome)s %(type)s step)',
+                        effect=effect_label,
+                        step=to_step.name,
+                        outcome=to_step.outcome,
+                        type=to_step.record_type,
+                    )
                 )
             if self.effect == "none" and set(self.from_step_ids.mapped("record_type")) != {to_step.record_type}:
-                problems.append(self.env._("a transition without effect keeps the record type: lead steps "
-                                  "to lead steps, opportunity steps to opportunity steps"))
+                problems.append(
+                    self.env._(
+                        "a transition without effect keeps the record type: lead steps "
+                        "to lead steps, opportunity steps to opportunity steps"
+                    )
+                )
         return problems
 
     @api.constrains("domain")
@@ -251,8 +262,7 @@ class CrmSalesProcessTransition(models.Model):
         if used:
             raise UserError(
                 self.env._(
-                    'Transition "%(name)s" is in the log of Sales Processes: archive it instead '
-                    "of deleting it.",
+                    'Transition "%(name)s" is in the log of Sales Processes: archive it instead of deleting it.',
                     name=used.transition_id.name,
                 )
             )
@@ -323,18 +333,10 @@ class CrmSalesProcessTransition(models.Model):
         self.ensure_one()
         # like a required field in a form, except that an amount of 0 counts
         # as not filled in: Odoo cannot tell an empty number from 0
-        missing = [
-            field.field_description
-            for field in self.sudo().required_field_ids
-            if not record[field.name]
-        ]
+        missing = [field.field_description for field in self.sudo().required_field_ids if not record[field.name]]
         if not missing:
             return []
-        return [
-            self.env._(
-                "fill in %(fields)s on the record first", fields=", ".join(missing)
-            )
-        ]
+        return [self.env._("fill in %(fields)s on the record first", fields=", ".join(missing))]
 
     def _confirmation_text(self, processes):
         self.ensure_one()

@@ -20,24 +20,19 @@ class CrmSalesProcessWorkflow(models.Model):
         "res.company",
         help="Leave empty to share the workflow between companies.",
     )
-    step_ids = fields.One2many(
-        "crm.sales.process.step", "workflow_id", string="Steps", copy=False
-    )
+    step_ids = fields.One2many("crm.sales.process.step", "workflow_id", string="Steps", copy=False)
     transition_ids = fields.One2many(
         "crm.sales.process.transition",
         "workflow_id",
         string="Transitions",
         copy=False,
     )
-    team_ids = fields.One2many(
-        "crm.team", "sales_process_workflow_id", string="Sales Teams"
-    )
+    team_ids = fields.One2many("crm.team", "sales_process_workflow_id", string="Sales Teams")
     process_count = fields.Integer(compute="_compute_process_count")
     diagram = fields.Html(
         compute="_compute_diagram",
         sanitize=False,
-        help="The steps as boxes and the transitions as labelled arrows; final "
-        "steps have a double border.",
+        help="The steps as boxes and the transitions as labelled arrows; final steps have a double border.",
     )
     problems = fields.Text(
         compute="_compute_problems",
@@ -46,17 +41,23 @@ class CrmSalesProcessWorkflow(models.Model):
 
     def _compute_process_count(self):
         counts = dict(
-            self.env["crm.sales.process"]._read_group(
-                [("workflow_id", "in", self.ids)], ["workflow_id"], ["__count"]
-            )
+            self.env["crm.sales.process"]._read_group([("workflow_id", "in", self.ids)], ["workflow_id"], ["__count"])
         )
         for workflow in self:
             workflow.process_count = counts.get(workflow, 0)
 
-    @api.depends("step_ids.name", "step_ids.sequence", "step_ids.is_final", "step_ids.outcome",
-                 "step_ids.record_type", "transition_ids.name", "transition_ids.sequence",
-                 "transition_ids.from_step_ids", "transition_ids.to_step_id",
-                 "transition_ids.button_style")
+    @api.depends(
+        "step_ids.name",
+        "step_ids.sequence",
+        "step_ids.is_final",
+        "step_ids.outcome",
+        "step_ids.record_type",
+        "transition_ids.name",
+        "transition_ids.sequence",
+        "transition_ids.from_step_ids",
+        "transition_ids.to_step_id",
+        "transition_ids.button_style",
+    )
     def _compute_diagram(self):
         for workflow in self:
             # labels are escaped by render_svg: the markup is safe to show
@@ -67,16 +68,36 @@ class CrmSalesProcessWorkflow(models.Model):
         self.ensure_one()
         steps = self.step_ids.sorted(lambda s: (s.sequence, s.id))
         return (
-            [{"id": step.id, "label": step.name or "", "final": step.is_final,
-              "kind": step.record_type, "outcome": step.outcome} for step in steps],
-            [{"label": t.name or "", "from": [s.id for s in t.from_step_ids if s in steps],
-              "to": t.to_step_id.id, "style": t.button_style}
-             for t in self.transition_ids.sorted(lambda t: (t.sequence, t.id))
-             if t.to_step_id in steps],
+            [
+                {
+                    "id": step.id,
+                    "label": step.name or "",
+                    "final": step.is_final,
+                    "kind": step.record_type,
+                    "outcome": step.outcome,
+                }
+                for step in steps
+            ],
+            [
+                {
+                    "label": t.name or "",
+                    "from": [s.id for s in t.from_step_ids if s in steps],
+                    "to": t.to_step_id.id,
+                    "style": t.button_style,
+                }
+                for t in self.transition_ids.sorted(lambda t: (t.sequence, t.id))
+                if t.to_step_id in steps
+            ],
         )
 
-    @api.depends("step_ids", "transition_ids", "step_ids.active", "transition_ids.active",
-                 "transition_ids.from_step_ids", "transition_ids.to_step_id")
+    @api.depends(
+        "step_ids",
+        "transition_ids",
+        "step_ids.active",
+        "transition_ids.active",
+        "transition_ids.from_step_ids",
+        "transition_ids.to_step_id",
+    )
     def _compute_problems(self):
         for workflow in self:
             workflow.problems = "\n".join(workflow._structure_problems()) or False
@@ -87,19 +108,24 @@ class CrmSalesProcessWorkflow(models.Model):
         problems = []
         starts = self.transition_ids.filtered("is_start")
         if not starts:
-            problems.append(self.env._("Add a start transition (no From Steps, effect \"Start a process\") "
-                              "so that processes can start."))
+            problems.append(
+                self.env._(
+                    'Add a start transition (no From Steps, effect "Start a process") so that processes can start.'
+                )
+            )
         reached = starts.to_step_id
         frontier = reached
         while frontier:
-            following = self.transition_ids.filtered(
-                lambda t: t.from_step_ids & frontier
-            ).to_step_id - reached
+            following = self.transition_ids.filtered(lambda t, f=frontier: t.from_step_ids & f).to_step_id - reached
             reached |= following
             frontier = following
         for step in self.step_ids - reached:
-            problems.append(self.env._('Step "%(step)s" cannot be reached from a start: add a transition '
-                              "that leads to it, or archive it.", step=step.name))
+            problems.append(
+                self.env._(
+                    'Step "%(step)s" cannot be reached from a start: add a transition that leads to it, or archive it.',
+                    step=step.name,
+                )
+            )
         return problems
 
     def _is_in_use(self):
@@ -120,11 +146,14 @@ class CrmSalesProcessWorkflow(models.Model):
             problems = workflow._structure_problems()
             if problems:
                 raise ValidationError(
-                    self.env._('The workflow "%(name)s" is used by sales channels or running '
-                               "processes and must stay complete:\n%(problems)s\n"
-                               "To change its structure, Duplicate the workflow, edit the copy, "
-                               "then give it to the channels (and Move Processes).",
-                               name=workflow.name, problems="\n".join(problems))
+                    self.env._(
+                        'The workflow "%(name)s" is used by sales channels or running '
+                        "processes and must stay complete:\n%(problems)s\n"
+                        "To change its structure, Duplicate the workflow, edit the copy, "
+                        "then give it to the channels (and Move Processes).",
+                        name=workflow.name,
+                        problems="\n".join(problems),
+                    )
                 )
 
     @api.model_create_multi
@@ -137,8 +166,7 @@ class CrmSalesProcessWorkflow(models.Model):
         if vals.get("active") is False and self.team_ids:
             raise UserError(
                 self.env._(
-                    "Sales channels use this workflow (%(teams)s): give them another one "
-                    "before archiving it.",
+                    "Sales channels use this workflow (%(teams)s): give them another one before archiving it.",
                     teams=", ".join(self.team_ids.mapped("name")),
                 )
             )
@@ -156,7 +184,7 @@ class CrmSalesProcessWorkflow(models.Model):
     def copy_data(self, default=None):
         vals_list = super().copy_data(default)
         if "name" not in (default or {}):
-            for workflow, vals in zip(self, vals_list):
+            for workflow, vals in zip(self, vals_list, strict=False):
                 vals["name"] = self.env._("%s (copy)", workflow.name)
         return vals_list
 
@@ -165,16 +193,16 @@ class CrmSalesProcessWorkflow(models.Model):
         transitions pointing to the copied steps. The copy is independent:
         editing it changes neither the original nor its processes."""
         copies = super().copy(default)
-        for original, copy in zip(self, copies):
+        for original, copy in zip(self, copies, strict=False):
             original = original.with_context(active_test=False)
             steps = original.step_ids
             new_steps = self.env["crm.sales.process.step"].create(
                 [dict(vals, workflow_id=copy.id) for vals in steps.copy_data()]
             )
-            step_map = dict(zip(steps, new_steps))
+            step_map = dict(zip(steps, new_steps, strict=False))
             transitions = original.transition_ids
             vals_list = transitions.copy_data()
-            for transition, vals in zip(transitions, vals_list):
+            for transition, vals in zip(transitions, vals_list, strict=False):
                 vals.update(
                     workflow_id=copy.id,
                     from_step_ids=[fields.Command.set([step_map[s].id for s in transition.from_step_ids])],
@@ -186,22 +214,18 @@ class CrmSalesProcessWorkflow(models.Model):
     @api.model
     def _get_default(self):
         """The workflow a B2B channel gets when it names none."""
-        return self.env.ref(
-            "crm_sales_process.workflow_b2b", raise_if_not_found=False
-        ) or self.search([], limit=1)
+        return self.env.ref("crm_sales_process.workflow_b2b", raise_if_not_found=False) or self.search([], limit=1)
 
     def _start_transition(self, record_type):
         """The start transition of this workflow for a lead or an opportunity."""
         self.ensure_one()
-        return self.transition_ids.filtered(
-            lambda t: t.effect == "start" and t.to_step_id.record_type == record_type
-        )[:1]
+        return self.transition_ids.filtered(lambda t: t.effect == "start" and t.to_step_id.record_type == record_type)[
+            :1
+        ]
 
     def action_view_processes(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "crm_sales_process.crm_sales_process_action"
-        )
+        action = self.env["ir.actions.act_window"]._for_xml_id("crm_sales_process.crm_sales_process_action")
         action["domain"] = [("workflow_id", "=", self.id)]
         action["context"] = {"search_default_group_by_step": 1}
         return action
@@ -231,9 +255,7 @@ class CrmSalesProcessWorkflow(models.Model):
             "step_won_opportunity": "crm.stage_lead4",
         }
         for step_xmlid, stage_xmlid in links.items():
-            step = self.env.ref(
-                "crm_sales_process." + step_xmlid, raise_if_not_found=False
-            )
+            step = self.env.ref("crm_sales_process." + step_xmlid, raise_if_not_found=False)
             stage = self.env.ref(stage_xmlid, raise_if_not_found=False)
             if step and not step.stage_id and stage:
                 if step.outcome == "won" and not stage.is_won:

@@ -39,9 +39,7 @@ class CrmTeam(models.Model):
                     self.env._('The B2B channel "%(team)s" needs a Sales Process workflow.', team=team.name)
                 )
             if not workflow.active:
-                raise ValidationError(
-                    self.env._('The workflow "%(workflow)s" is archived.', workflow=workflow.name)
-                )
+                raise ValidationError(self.env._('The workflow "%(workflow)s" is archived.', workflow=workflow.name))
             workflow._check_usable()
 
     @api.constrains("channel_type")
@@ -53,8 +51,10 @@ class CrmTeam(models.Model):
         if not not_b2b:
             return
         # every process counts, those the user's record rules hide included
-        running = self.env["crm.sales.process"].sudo()._read_group(
-            [("team_id", "in", not_b2b.ids), ("is_closed", "=", False)], ["team_id"], ["__count"]
+        running = (
+            self.env["crm.sales.process"]
+            .sudo()
+            ._read_group([("team_id", "in", not_b2b.ids), ("is_closed", "=", False)], ["team_id"], ["__count"])
         )
         if running:
             team, count = running[0]

@@ -9,6 +9,7 @@ rank" between two step ranks (as dagre does): the coordinate assignment then
 keeps labels off boxes and off each other by construction, and long or back
 edges run through virtual nodes that hold a slot in each rank they cross.
 """
+
 import math
 import random
 import zlib
@@ -16,8 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 COLORS = {"primary": "#714B67", "danger": "#c0392b", "secondary": "#555"}
-OUTCOMES = {"won": ("#d1f2dc", "#2e8b57"), "lost": ("#fbe0e0", "#c0392b"),
-            "open": ("#ffffff", "#714B67")}
+OUTCOMES = {"won": ("#d1f2dc", "#2e8b57"), "lost": ("#fbe0e0", "#c0392b"), "open": ("#ffffff", "#714B67")}
 BOX_H, CHAR_W, BOX_PAD, BOX_MIN_W = 40, 7.2, 16, 110
 LBL_CHAR_W, LBL_PAD, LBL_H = 6.7, 7, 20  # 12px labels: 7.2 * 12 / 13 per char
 START_R, MARGIN, PORT_GAP = 8, 16, 18
@@ -67,8 +67,12 @@ def _build(steps, transitions):
             nodes[srcs[0]] = {"t": "start", "w": 2 * START_R, "h": 2 * START_R}
             seq[srcs[0]] = (seq[dst][0], seq[dst][1] - 0.5)
         for src in srcs:
-            e = {"src": src, "dst": dst, "label": str(t.get("label", "")),
-                 "style": t.get("style") if t.get("style") in COLORS else "primary"}
+            e = {
+                "src": src,
+                "dst": dst,
+                "label": str(t.get("label", "")),
+                "style": t.get("style") if t.get("style") in COLORS else "primary",
+            }
             if src == dst:
                 loops.setdefault(src, []).append(e)
             else:
@@ -141,6 +145,7 @@ def _layers(nodes, edges, seq):
             if layer[m] < at:
                 layer[m] = at
                 stack += [(s, at + 1) for s in succs[m]]
+
     if any(n[0] == "start" for n in nodes):  # start circles alone above the first layer
         for n in todo:
             if n[0] == "s" and layer[n] == 0:
@@ -164,8 +169,7 @@ def _crossings(ranks, down):
     for r in range(len(ranks) - 1):
         pos = {n: i for i, n in enumerate(ranks[r + 1])}
         segs = [(i, pos[m]) for i, n in enumerate(ranks[r]) for m in down[n]]
-        total += sum(1 for k, (a, b) in enumerate(segs) for c, d in segs[k + 1:]
-                     if (a - c) * (b - d) < 0)
+        total += sum(1 for k, (a, b) in enumerate(segs) for c, d in segs[k + 1 :] if (a - c) * (b - d) < 0)
     return total
 
 
@@ -177,6 +181,7 @@ def _transpose(ranks, up, down, eager):
 
     def cross(u, v):  # crossings between the edges of u and v, u left of v
         return sum(1 for nbrs in (up, down) for a in nbrs[u] for b in nbrs[v] if pos[a] > pos[b])
+
     improved = True
     while improved:
         improved = False
@@ -210,10 +215,11 @@ def _order(ranks, up, down):
                     ref = {n: i for i, n in enumerate(ranks[r - 1 if nbrs is up else r + 1])}
                     scale = len(ref) / max(1, len(ranks[r]))
 
-                    def key(item, ref=ref, scale=scale, nbrs=nbrs):
+                    def key(item, ref=ref, scale=scale, nbrs=nbrs, tie=tie):
                         i, n = item
                         ps = [ref[m] for m in nbrs[n]]
                         return (sum(ps) / len(ps) if ps else i * scale, tie * i)
+
                     ranks[r] = [n for _, n in sorted(enumerate(ranks[r]), key=key)]
             _transpose(ranks, up, down, it % 2 == 1)
             cross, stale = _crossings(ranks, down), stale + 1
@@ -227,11 +233,11 @@ def _order(ranks, up, down):
 def _pav(targets, weights):
     """Weighted isotonic regression (pool adjacent violators)."""
     blocks = []
-    for t, w in zip(targets, weights):
+    for t, w in zip(targets, weights, strict=False):
         blocks.append([t * w, w, 1])
         while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
             last = blocks.pop()
-            blocks[-1] = [a + b for a, b in zip(blocks[-1], last)]
+            blocks[-1] = [a + b for a, b in zip(blocks[-1], last, strict=False)]
     return [s / w for s, w, c in blocks for _ in range(c)]
 
 
@@ -241,10 +247,10 @@ def _place_x(ranks, nodes, up, down, chains):
     x, offsets = {}, []
     for rank in ranks:  # offsets: each node packed against its left neighbour
         off = [0.0]
-        for m, n in zip(rank, rank[1:]):
+        for m, n in zip(rank, rank[1:], strict=False):
             off.append(off[-1] + _sep(nodes, m, n))
-        offsets.append(off[:len(rank)])
-        x.update(zip(rank, off))
+        offsets.append(off[: len(rank)])
+        x.update(zip(rank, off, strict=False))
     chain_of = {n: chain for chain in chains for n in chain}
     passes = [(up, range(1, len(ranks))), (down, range(len(ranks) - 2, -1, -1))] * 6
     both = {n: up[n] + down[n] for n in nodes}
@@ -252,7 +258,7 @@ def _place_x(ranks, nodes, up, down, chains):
     for nbrs, rng in passes:
         for r in rng:
             targets, weights = [], []
-            for n, off in zip(ranks[r], offsets[r]):
+            for n, off in zip(ranks[r], offsets[r], strict=False):
                 # a virtual node follows its whole chain much more than the boxes
                 # at its ends, so long edges run straight and bend near the ends
                 if n[0] == "v":
@@ -267,7 +273,7 @@ def _place_x(ranks, nodes, up, down, chains):
                 else:
                     targets.append(x[n] - off)
                     weights.append(0.05)
-            for n, off, v in zip(ranks[r], offsets[r], _pav(targets, weights)):
+            for n, off, v in zip(ranks[r], offsets[r], _pav(targets, weights), strict=False):
                 x[n] = v + off
     # then make long edges vertical: split each chain into the longest runs
     # whose ranks all leave room at one common x, and line each run up
@@ -275,8 +281,11 @@ def _place_x(ranks, nodes, up, down, chains):
 
     def room(n):
         rank, i = ranks[where[n][0]], where[n][1]
-        return (x[rank[i - 1]] + _sep(nodes, rank[i - 1], n) if i else -math.inf,
-                x[rank[i + 1]] - _sep(nodes, n, rank[i + 1]) if i + 1 < len(rank) else math.inf)
+        return (
+            x[rank[i - 1]] + _sep(nodes, rank[i - 1], n) if i else -math.inf,
+            x[rank[i + 1]] - _sep(nodes, n, rank[i + 1]) if i + 1 < len(rank) else math.inf,
+        )
+
     for chain in chains:
         run, lo, hi = [], -math.inf, math.inf
         for n in chain + [None]:
@@ -288,6 +297,67 @@ def _place_x(ranks, nodes, up, down, chains):
                 run, lo, hi = [], -math.inf, math.inf
             run, lo, hi = run + [n], max(lo, a), min(hi, b)
     return x
+
+
+def _chains(nodes, edges, layer, ranks):
+    """Each edge a chain through one virtual node per rank it crosses (the one
+    on its label's rank as wide as the label); returns the up and down
+    neighbours of every node."""
+    up = {n: [] for n in nodes}
+    down = {n: [] for n in nodes}
+    for ei, e in enumerate(edges):
+        ra, rb = 2 * layer[e["a"]], 2 * layer[e["b"]]
+        # forward labels sit just below their source, back-edge labels just
+        # above theirs (the lower box), so each label reads next to its origin
+        lbl_rank = rb - 1 if e.get("back") else ra + 1
+        chain = [e["a"]]
+        for r in range(ra + 1, rb):
+            key = ("v", ei, r)
+            w = _lbl_w(e["label"]) if r == lbl_rank else 0
+            nodes[key] = {"t": "label" if w else "dummy", "w": w, "h": LBL_H if w else 0, "left": w / 2, "right": w / 2}
+            ranks[r].append(key)
+            chain.append(key)
+            up[key], down[key] = [], []
+        chain.append(e["b"])
+        for m, n in zip(chain, chain[1:], strict=False):
+            down[m].append(n)
+            up[n].append(m)
+        e["chain"], e["lbl_node"] = chain, ("v", ei, lbl_rank)
+    return up, down
+
+
+def _place_y(ranks, nodes, x, down):
+    """The y of every node and the height: the gap between ranks grows with
+    the horizontal run so that curves stay gentle."""
+    y, top = {}, MARGIN
+    for r, rank in enumerate(ranks):
+        h = max((nodes[n]["h"] for n in rank), default=0)
+        for n in rank:
+            y[n] = top + h / 2
+        run = max((abs(x[n] - x[m]) for n in rank for m in down[n]), default=0)
+        top += h + (min(80, max(32, run * 0.25)) if r < len(ranks) - 1 else 0)
+        for n in rank:
+            nodes[n]["half"] = h / 2  # virtual nodes span the full rank height
+    return y, top + MARGIN
+
+
+def _ports(edges, nodes, x, y):
+    """{(edge index, side): point}: the ports of a box side spread, ordered
+    by where their edge goes."""
+    ports = {}
+    for side, nbr_of in (("bottom", lambda e: e["chain"][1]), ("top", lambda e: e["chain"][-2])):
+        by_node = {}
+        for ei, e in enumerate(edges):
+            end = e["a"] if side == "bottom" else e["b"]
+            by_node.setdefault(end, []).append((x[nbr_of(e)], ei))
+        for n, items in by_node.items():
+            items.sort()
+            k, w = len(items), nodes[n]["w"]
+            step = min(PORT_GAP, (w - 24) / (k - 1)) if k > 1 and n[0] == "s" else 0
+            py = y[n] + (nodes[n]["h"] / 2 if side == "bottom" else -nodes[n]["h"] / 2)
+            for i, (_, ei) in enumerate(items):
+                ports[(ei, side)] = (x[n] + (i - (k - 1) / 2) * step, py)
+    return ports
 
 
 def layout(steps, transitions):
@@ -303,37 +373,23 @@ def layout(steps, transitions):
     for key, n in nodes.items():
         n["left"] = n["right"] = n["w"] / 2
         if key in loops:  # room on the right for the loop(s) and their labels
-            n["right"] += LOOP_BULGE + LOOP_STEP * (len(loops[key]) - 1) + sum(
-                _lbl_w(e["label"]) + 6 for e in loops[key])
+            n["right"] += (
+                LOOP_BULGE + LOOP_STEP * (len(loops[key]) - 1) + sum(_lbl_w(e["label"]) + 6 for e in loops[key])
+            )
     ranks = [[] for _ in range(2 * max(layer.values(), default=0) + 1)]
     for key in sorted(nodes, key=seq.get):
         ranks[2 * layer[key]].append(key)
-    up = {n: [] for n in nodes}
-    down = {n: [] for n in nodes}
-    for ei, e in enumerate(edges):
-        ra, rb = 2 * layer[e["a"]], 2 * layer[e["b"]]
-        # forward labels sit just below their source, back-edge labels just
-        # above theirs (the lower box), so each label reads next to its origin
-        lbl_rank = rb - 1 if e.get("back") else ra + 1
-        chain = [e["a"]]
-        for r in range(ra + 1, rb):
-            key = ("v", ei, r)
-            w = _lbl_w(e["label"]) if r == lbl_rank else 0
-            nodes[key] = {"t": "label" if w else "dummy", "w": w, "h": LBL_H if w else 0,
-                          "left": w / 2, "right": w / 2}
-            ranks[r].append(key)
-            chain.append(key)
-            up[key], down[key] = [], []
-        chain.append(e["b"])
-        for m, n in zip(chain, chain[1:]):
-            down[m].append(n)
-            up[n].append(m)
-        e["chain"], e["lbl_node"] = chain, ("v", ei, lbl_rank)
+    up, down = _chains(nodes, edges, layer, ranks)
     ranks = _order(ranks, up, down)
 
     def lean(rs):  # lead steps leftwards, then the workflow's sequence left to right
-        return sum((i - (len(r) - 1) / 2) * (seq[n][1] - 1000 * (not seq[n][0]))
-                   for r in rs for i, n in enumerate(r) if n[0] == "s")
+        return sum(
+            (i - (len(r) - 1) / 2) * (seq[n][1] - 1000 * (not seq[n][0]))
+            for r in rs
+            for i, n in enumerate(r)
+            if n[0] == "s"
+        )
+
     if lean([r[::-1] for r in ranks]) > lean(ranks):  # a mirror has the same crossings
         ranks = [r[::-1] for r in ranks]
     x = _place_x(ranks, nodes, up, down, [e["chain"][1:-1] for e in edges])
@@ -341,32 +397,8 @@ def layout(steps, transitions):
     x = {n: v + shift for n, v in x.items()}
     width = max((x[n] + nodes[n]["right"] for n in nodes), default=0) + MARGIN
 
-    # rank y: the gap grows with the horizontal run so that curves stay gentle
-    y, top = {}, MARGIN
-    for r, rank in enumerate(ranks):
-        h = max((nodes[n]["h"] for n in rank), default=0)
-        for n in rank:
-            y[n] = top + h / 2
-        run = max((abs(x[n] - x[m]) for n in rank for m in down[n]), default=0)
-        top += h + (min(80, max(32, run * 0.25)) if r < len(ranks) - 1 else 0)
-        for n in rank:
-            nodes[n]["half"] = h / 2  # virtual nodes span the full rank height
-    height = top + MARGIN
-
-    # spread the ports of a box side, ordered by where their edge goes
-    ports = {}
-    for side, nbr_of in (("bottom", lambda e: e["chain"][1]), ("top", lambda e: e["chain"][-2])):
-        by_node = {}
-        for ei, e in enumerate(edges):
-            end = e["a"] if side == "bottom" else e["b"]
-            by_node.setdefault(end, []).append((x[nbr_of(e)], ei))
-        for n, items in by_node.items():
-            items.sort()
-            k, w = len(items), nodes[n]["w"]
-            step = min(PORT_GAP, (w - 24) / (k - 1)) if k > 1 and n[0] == "s" else 0
-            py = y[n] + (nodes[n]["h"] / 2 if side == "bottom" else -nodes[n]["h"] / 2)
-            for i, (_, ei) in enumerate(items):
-                ports[(ei, side)] = (x[n] + (i - (k - 1) / 2) * step, py)
+    y, height = _place_y(ranks, nodes, x, down)
+    ports = _ports(edges, nodes, x, y)
 
     out_edges = []
     for ei, e in enumerate(edges):
@@ -379,11 +411,17 @@ def layout(steps, transitions):
             pts.reverse()
         ln = e["lbl_node"]
         lw = nodes[ln]["w"]
-        out_edges.append({
-            "from": e["src"][1] if e["src"][0] == "s" else None, "to": e["dst"][1],
-            "label": e["label"], "style": e["style"], "points": pts,
-            "label_pos": (x[ln], y[ln]),
-            "label_box": (x[ln] - lw / 2, y[ln] - LBL_H / 2, lw, LBL_H)})
+        out_edges.append(
+            {
+                "from": e["src"][1] if e["src"][0] == "s" else None,
+                "to": e["dst"][1],
+                "label": e["label"],
+                "style": e["style"],
+                "points": pts,
+                "label_pos": (x[ln], y[ln]),
+                "label_box": (x[ln] - lw / 2, y[ln] - LBL_H / 2, lw, LBL_H),
+            }
+        )
     for key, lps in loops.items():
         n = nodes[key]
         right, cy = x[key] + n["w"] / 2, y[key]
@@ -391,16 +429,22 @@ def layout(steps, transitions):
         for i, e in enumerate(lps):
             apex = right + LOOP_BULGE - 6 + LOOP_STEP * i
             lw = _lbl_w(e["label"])
-            out_edges.append({
-                "from": key[1], "to": key[1], "label": e["label"], "style": e["style"],
-                "points": [(right, cy - 9), (apex, cy), (right, cy + 9)], "loop": True,
-                "label_pos": (lx + lw / 2, cy), "label_box": (lx, cy - LBL_H / 2, lw, LBL_H)})
+            out_edges.append(
+                {
+                    "from": key[1],
+                    "to": key[1],
+                    "label": e["label"],
+                    "style": e["style"],
+                    "points": [(right, cy - 9), (apex, cy), (right, cy + 9)],
+                    "loop": True,
+                    "label_pos": (lx + lw / 2, cy),
+                    "label_box": (lx, cy - LBL_H / 2, lw, LBL_H),
+                }
+            )
             lx += lw + 6
-    out_nodes = {k[1]: (x[k] - n["w"] / 2, y[k] - n["h"] / 2, n["w"], n["h"])
-                 for k, n in nodes.items() if k[0] == "s"}
+    out_nodes = {k[1]: (x[k] - n["w"] / 2, y[k] - n["h"] / 2, n["w"], n["h"]) for k, n in nodes.items() if k[0] == "s"}
     starts = [(x[k], y[k]) for k in nodes if k[0] == "start"]
-    return {"nodes": out_nodes, "edges": out_edges, "width": width, "height": height,
-            "starts": starts}
+    return {"nodes": out_nodes, "edges": out_edges, "width": width, "height": height, "starts": starts}
 
 
 def _f(v):
@@ -414,7 +458,7 @@ def _path(edge):
         c = x0 + (ax - x0) / 0.75  # a cubic's apex lies at 3/4 of its control offset
         return f"M{_f(x0)},{_f(y0)} C{_f(c)},{_f(y0 - 20)} {_f(c)},{_f(y1 + 20)} {_f(x1)},{_f(y1)}"
     d = [f"M{_f(pts[0][0])},{_f(pts[0][1])}"]
-    for (px, py), (qx, qy) in zip(pts, pts[1:]):
+    for (px, py), (qx, qy) in zip(pts, pts[1:], strict=False):
         if abs(px - qx) < 0.5:
             d.append(f"L{_f(qx)},{_f(qy)}")
         else:  # vertical tangents at both ends: smooth through virtual nodes
@@ -440,33 +484,43 @@ def render_svg(steps, transitions, max_width=None):
     body = []
     for e in geo["edges"]:
         dash = ' stroke-dasharray="5 4"' if e["style"] == "secondary" else ""
-        body.append(f'<path d="{_path(e)}" fill="none" stroke="{COLORS[e["style"]]}" '
-                    f'stroke-width="1.6"{dash} marker-end="url(#ARROW-{e["style"]})"/>')
+        body.append(
+            f'<path d="{_path(e)}" fill="none" stroke="{COLORS[e["style"]]}" '
+            f'stroke-width="1.6"{dash} marker-end="url(#ARROW-{e["style"]})"/>'
+        )
     for cx, cy in geo["starts"]:
         body.append(f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="{START_R}" fill="#333"/>')
     for s in steps:
         bx, by, bw, bh = geo["nodes"][s["id"]]
         fill, stroke = OUTCOMES.get(s.get("outcome"), OUTCOMES["open"])
         rx = 20 if s.get("kind") == "lead" else 6  # lead steps are pills
-        tip = f'{s.get("label", "")} ({s.get("kind", "")}{", final" if s.get("final") else ""})'
-        body.append(f'<g><title>{escape(tip)}</title>'
-                    f'<rect x="{_f(bx)}" y="{_f(by)}" width="{_f(bw)}" height="{_f(bh)}" '
-                    f'rx="{rx}" fill="{fill}" stroke="{stroke}" '
-                    f'stroke-width="{2 if s.get("final") else 1.5}"/>')
+        tip = f"{s.get('label', '')} ({s.get('kind', '')}{', final' if s.get('final') else ''})"
+        body.append(
+            f"<g><title>{escape(tip)}</title>"
+            f'<rect x="{_f(bx)}" y="{_f(by)}" width="{_f(bw)}" height="{_f(bh)}" '
+            f'rx="{rx}" fill="{fill}" stroke="{stroke}" '
+            f'stroke-width="{2 if s.get("final") else 1.5}"/>'
+        )
         if s.get("final"):
-            body.append(f'<rect x="{_f(bx + 4)}" y="{_f(by + 4)}" width="{_f(bw - 8)}" '
-                        f'height="{_f(bh - 8)}" rx="{rx - 4}" fill="none" stroke="{stroke}"/>')
-        body.append(f'<text x="{_f(bx + bw / 2)}" y="{_f(by + bh / 2)}" font-size="13" '
-                    f'fill="#222" text-anchor="middle" dominant-baseline="central">'
-                    f'{escape(str(s.get("label", "")))}</text></g>')
+            body.append(
+                f'<rect x="{_f(bx + 4)}" y="{_f(by + 4)}" width="{_f(bw - 8)}" '
+                f'height="{_f(bh - 8)}" rx="{rx - 4}" fill="none" stroke="{stroke}"/>'
+            )
+        body.append(
+            f'<text x="{_f(bx + bw / 2)}" y="{_f(by + bh / 2)}" font-size="13" '
+            f'fill="#222" text-anchor="middle" dominant-baseline="central">'
+            f"{escape(str(s.get('label', '')))}</text></g>"
+        )
     for e in geo["edges"]:
         lx, ly, lw, lh = e["label_box"]
         color = COLORS[e["style"]]
-        body.append(f'<rect x="{_f(lx)}" y="{_f(ly)}" width="{_f(lw)}" height="{_f(lh)}" rx="4" '
-                    f'fill="#fff" stroke="{color}" stroke-opacity="0.35"/>'
-                    f'<text x="{_f(lx + lw / 2)}" y="{_f(ly + lh / 2)}" font-size="12" '
-                    f'fill="{color}" text-anchor="middle" dominant-baseline="central">'
-                    f'{escape(e["label"])}</text>')
+        body.append(
+            f'<rect x="{_f(lx)}" y="{_f(ly)}" width="{_f(lw)}" height="{_f(lh)}" rx="4" '
+            f'fill="#fff" stroke="{color}" stroke-opacity="0.35"/>'
+            f'<text x="{_f(lx + lw / 2)}" y="{_f(ly + lh / 2)}" font-size="12" '
+            f'fill="{color}" text-anchor="middle" dominant-baseline="central">'
+            f"{escape(e['label'])}</text>"
+        )
     content = "\n".join(body)
     # ids derived from the content: deterministic, yet distinct for two diagrams on a page
     uid = f"wf{zlib.crc32(content.encode()):08x}"
@@ -474,10 +528,12 @@ def render_svg(steps, transitions, max_width=None):
         f'<marker id="{uid}-{style}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="10" '
         f'markerHeight="10" markerUnits="userSpaceOnUse" orient="auto">'
         f'<path d="M0,1 L10,5 L0,9 z" fill="{color}"/></marker>'
-        for style, color in COLORS.items())
+        for style, color in COLORS.items()
+    )
     style = quoteattr(f"max-width:{min(W, max_width or W)}px;height:auto;font-family:{FONT}")
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="100%" '
-            f'height="{H}" role="img" aria-labelledby="{uid}-title" style={style} '
-            f'font-family={quoteattr(FONT)}>\n<title id="{uid}-title">Sales process workflow'
-            f'</title>\n<defs>{markers}</defs>\n'
-            + content.replace("#ARROW-", f"#{uid}-") + "\n</svg>")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="100%" '
+        f'height="{H}" role="img" aria-labelledby="{uid}-title" style={style} '
+        f'font-family={quoteattr(FONT)}>\n<title id="{uid}-title">Sales process workflow'
+        f"</title>\n<defs>{markers}</defs>\n" + content.replace("#ARROW-", f"#{uid}-") + "\n</svg>"
+    )

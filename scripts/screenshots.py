@@ -72,7 +72,7 @@ class Browser:
 
     def __init__(self, width=1440, height=900):
         port = free_port()
-        self.profile = tempfile.TemporaryDirectory()
+        self.profile = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)  # Chromium may still write
         self.process = subprocess.Popen(
             [
                 CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -173,6 +173,15 @@ def take(url, db, login, password, out):
 
         browser.open(f"{pipeline}/{record('Headquarters renovation')}", ".o_statusbar_status")
         browser.shot(os.path.join(out, "screenshot_won_read_only.png"))
+
+        analysis = f"{url}/odoo/action-crm_sales_process.crm_sales_process_report_action"
+        browser.open(analysis, ".o_pivot table .o_pivot_cell_value")
+        browser.shot(os.path.join(out, "screenshot_analysis_pivot.png"))
+        browser.open(f"{analysis}?view_type=sales_funnel", ".o_sales_funnel_bar")
+        browser.shot(os.path.join(out, "screenshot_analysis_funnel.png"))
+        browser.open(f"{url}/odoo/action-crm_sales_process.crm_sales_process_step_time_report_action",
+                     ".o_pivot table .o_pivot_cell_value")
+        browser.shot(os.path.join(out, "screenshot_time_in_step.png"))
 
         workflow = odoo.call("crm.sales.process.workflow", "search_read", [], ["id"], limit=1)[0]["id"]
         browser.open(f"{url}/odoo/action-crm_sales_process.crm_sales_process_workflow_action/{workflow}",

@@ -11,3 +11,5 @@ from . import test_properties
 from . import test_security_matrix
 from . import test_upgrade_uninstall
 from . import test_performance
+from . import test_analysis
+from . import test_analysis_ui

@@ -17,7 +17,10 @@ def copy_addon(into):
     target = Path(into) / "crm_sales_process"
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ADDON, capture_output=True, text=True, check=True,
+        cwd=ADDON,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split("\0")
     for name in filter(None, listed):
         source = ADDON / name
@@ -58,12 +61,8 @@ class SalesProcessCase(TransactionCase):
         cls.outsold = cls.env.ref("crm_sales_process.lost_reason_outsold")
         cls.cancelled = cls.env.ref("crm_sales_process.lost_reason_cancelled")
         cls.disqualified = cls.env.ref("crm_sales_process.lost_reason_disqualified")
-        cls.customer = cls.env["res.partner"].create(
-            {"name": "Globex SP Corporation", "is_company": True}
-        )
-        cls.customer_contact = cls.env["res.partner"].create(
-            {"name": "Hank Scorpio", "parent_id": cls.customer.id}
-        )
+        cls.customer = cls.env["res.partner"].create({"name": "Globex SP Corporation", "is_company": True})
+        cls.customer_contact = cls.env["res.partner"].create({"name": "Hank Scorpio", "parent_id": cls.customer.id})
         cls.steps = {step.code: step for step in cls.workflow.step_ids}
 
     # -- helpers -------------------------------------------------------

@@ -23,8 +23,12 @@ class TestGuard(SalesProcessCase):
                 process = self._process_at(code)
                 record = process.current_lead_id.with_user(self.salesman)
                 before = self.snapshot(record)
-                for vals in ({"name": "Changed"}, {"expected_revenue": 1}, {"description": "x"},
-                             {"tag_ids": [Command.create({"name": "SP tag"})]}):
+                for vals in (
+                    {"name": "Changed"},
+                    {"expected_revenue": 1},
+                    {"description": "x"},
+                    {"tag_ids": [Command.create({"name": "SP tag"})]},
+                ):
                     with self.assertRaises(UserError) as caught:
                         record.write(vals)
                     self.assertIn(process.step_id.name, str(caught.exception))
@@ -114,7 +118,7 @@ class TestGuard(SalesProcessCase):
         the records whose values agree are closed in one transition call."""
         processes = self.Process.union(*(self._process_at("developed_opportunity") for __ in range(3)))
         opportunities = processes.opportunity_id
-        for opportunity, revenue in zip(opportunities, (1000, 1000, 2500)):
+        for opportunity, revenue in zip(opportunities, (1000, 1000, 2500), strict=False):
             opportunity.expected_revenue = revenue
         Process = type(self.env["crm.sales.process"])
         with patch.object(Process, "run_transition", autospec=True, side_effect=Process.run_transition) as run:
@@ -135,9 +139,16 @@ class TestGuard(SalesProcessCase):
     def test_lost_dialog_runs_close_as_lost(self):
         process = self._process_at("new_opportunity")
         opportunity = process.opportunity_id
-        wizard = self.env["crm.lead.lost"].with_user(self.salesman).create(
-            {"lead_ids": [Command.set(opportunity.ids)], "lost_reason_id": self.outsold.id,
-             "lost_feedback": "<p>They went with Hooli</p>"}
+        wizard = (
+            self.env["crm.lead.lost"]
+            .with_user(self.salesman)
+            .create(
+                {
+                    "lead_ids": [Command.set(opportunity.ids)],
+                    "lost_reason_id": self.outsold.id,
+                    "lost_feedback": "<p>They went with Hooli</p>",
+                }
+            )
         )
         wizard.action_lost_reason_apply()
         self.assertEqual(process.step_code, "lost_opportunity")
@@ -193,9 +204,11 @@ class TestGuard(SalesProcessCase):
 
     def test_mass_convert_is_refused(self):
         process = self._start()
-        wizard = self.env["crm.lead2opportunity.partner.mass"].with_context(
-            active_model="crm.lead", active_ids=process.lead_id.ids
-        ).create({"deduplicate": False})
+        wizard = (
+            self.env["crm.lead2opportunity.partner.mass"]
+            .with_context(active_model="crm.lead", active_ids=process.lead_id.ids)
+            .create({"deduplicate": False})
+        )
         with self.assertRaises(UserError):
             wizard.action_mass_convert()
 
@@ -258,8 +271,11 @@ class TestGuard(SalesProcessCase):
     def test_process_fields_are_engine_only(self):
         process = self._start()
         other = self._lead("Other")
-        for vals in ({"sales_process_id": False}, {"sales_process_step_id": self.steps["won_opportunity"].id},
-                     {"sales_process_origin_id": other.id}):
+        for vals in (
+            {"sales_process_id": False},
+            {"sales_process_step_id": self.steps["won_opportunity"].id},
+            {"sales_process_origin_id": other.id},
+        ):
             with self.subTest(vals=vals), self.assertRaises(UserError):
                 process.lead_id.write(vals)
         with self.assertRaises(UserError):
@@ -269,9 +285,7 @@ class TestGuard(SalesProcessCase):
 
     def test_import_cannot_bypass(self):
         process = self._process_at("won_opportunity")
-        result = self.env["crm.lead"].load(
-            [".id", "name"], [[str(process.opportunity_id.id), "Imported name"]]
-        )
+        result = self.env["crm.lead"].load([".id", "name"], [[str(process.opportunity_id.id), "Imported name"]])
         self.assertTrue(result["messages"], "the import reports the refusal")
         self.assertIn("Won Opportunity", result["messages"][0]["message"])
         self.assertNotEqual(process.opportunity_id.name, "Imported name")
@@ -306,8 +320,12 @@ class TestGuard(SalesProcessCase):
         lead = self._lead()
         with self.assertRaises(UserError):
             self.Process.create(
-                {"name": "Forged", "workflow_id": self.workflow.id, "lead_id": lead.id,
-                 "step_id": self.steps["won_opportunity"].id}
+                {
+                    "name": "Forged",
+                    "workflow_id": self.workflow.id,
+                    "lead_id": lead.id,
+                    "step_id": self.steps["won_opportunity"].id,
+                }
             )
         process = self._start()
         for vals in ({"lead_id": lead.id}, {"workflow_id": self.workflow.copy().id}):

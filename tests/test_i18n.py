@@ -62,8 +62,9 @@ class TestI18n(HttpCase, SalesProcessCase):
         committed = {entry.msgid for entry in polib.pofile(str(I18N / "crm_sales_process.pot"))}
         self.assertGreater(len(exported), 300)
         missing = sorted(exported - committed)
-        self.assertFalse(missing, f"{len(missing)} term(s) missing from i18n/crm_sales_process.pot "
-                                  f"(run bin/i18n): {missing[:10]}")
+        self.assertFalse(
+            missing, f"{len(missing)} term(s) missing from i18n/crm_sales_process.pot (run bin/i18n): {missing[:10]}"
+        )
 
     def test_every_term_translated_with_its_placeholders(self):
         template = polib.pofile(str(I18N / "crm_sales_process.pot"))
@@ -74,7 +75,9 @@ class TestI18n(HttpCase, SalesProcessCase):
                     entry = translations.get(source.msgid)
                     self.assertTrue(entry and entry.msgstr.strip(), "untranslated")
                     self.assertNotIn("fuzzy", entry.flags)
-                    self.assertEqual(sorted(PLACEHOLDER.findall(entry.msgstr)), sorted(PLACEHOLDER.findall(source.msgid)))
+                    self.assertEqual(
+                        sorted(PLACEHOLDER.findall(entry.msgstr)), sorted(PLACEHOLDER.findall(source.msgid))
+                    )
 
     def test_translations_load_cleanly(self):
         with self.assertNoLogs(level="WARNING"):
@@ -86,8 +89,13 @@ class TestI18n(HttpCase, SalesProcessCase):
         uid = self.xmlrpc_common.authenticate(self.env.cr.dbname, "sp_salesman", "sp_salesman", {})
         with self.assertRaises(xmlrpc.client.Fault) as caught:
             self.xmlrpc_object.execute_kw(
-                self.env.cr.dbname, uid, "sp_salesman", "crm.sales.process", "run_transition",
-                [[process.id], "close_as_won", {"close_revenue": False}], {"context": {"lang": "fr_FR"}},
+                self.env.cr.dbname,
+                uid,
+                "sp_salesman",
+                "crm.sales.process",
+                "run_transition",
+                [[process.id], "close_as_won", {"close_revenue": False}],
+                {"context": {"lang": "fr_FR"}},
             )
         message = caught.exception.faultString
         french = self.env(context={"lang": "fr_FR"})

@@ -2,7 +2,6 @@
 import email.parser
 import json
 import os
-import shutil
 import subprocess
 import sys
 import sysconfig
@@ -46,8 +45,20 @@ class TestPackaging(BaseCase):
         with tempfile.TemporaryDirectory(prefix="csp-wheel-") as tmp:
             tmp = Path(tmp)
             addon = copy_addon(tmp)
-            self._run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                      "--quiet", "--disable-pip-version-check", "-w", str(tmp / "dist"), str(addon))
+            self._run(
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "--no-index",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-w",
+                str(tmp / "dist"),
+                str(addon),
+            )
             wheels = list((tmp / "dist").glob("*.whl"))
             self.assertEqual(len(wheels), 1, wheels)
             wheel = wheels[0]
@@ -59,8 +70,13 @@ class TestPackaging(BaseCase):
                 metadata = email.parser.HeaderParser().parsestr(archive.read(metadata_name).decode())
             self.assertEqual(metadata["Name"], "odoo-addon-crm_sales_process")
             self.assertIn("odoo==19.0.*", metadata.get_all("Requires-Dist"))
-            for name in ("__manifest__.py", "__init__.py", "models/crm_sales_process.py",
-                         "views/crm_sales_process_views.xml", "security/ir.model.access.csv"):
+            for name in (
+                "__manifest__.py",
+                "__init__.py",
+                "models/crm_sales_process.py",
+                "views/crm_sales_process_views.xml",
+                "security/ir.model.access.csv",
+            ):
                 self.assertIn(f"odoo/addons/crm_sales_process/{name}", names)
             self.assertNotIn("odoo/addons/crm_sales_process/pyproject.toml", names)
 
@@ -71,8 +87,19 @@ class TestPackaging(BaseCase):
             env_python = env_dir / "bin" / "python"
             env_site = self._run(env_python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").strip()
             Path(env_site, "same_odoo.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-            self._run(sys.executable, "-m", "pip", "--python", env_python, "install", "--no-deps", "--no-index",
-                      "--quiet", "--disable-pip-version-check", wheel)
+            self._run(
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                env_python,
+                "install",
+                "--no-deps",
+                "--no-index",
+                "--quiet",
+                "--disable-pip-version-check",
+                wheel,
+            )
             clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ODOO_RC", "VIRTUAL_ENV")}
             listing = self._run(env_python, "-c", LIST_MODULES, cwd=tmp, env=clean_env)
             found = json.loads(listing.strip().splitlines()[-1])

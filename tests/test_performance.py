@@ -56,12 +56,20 @@ class TestPerformance(SalesProcessCase):
         }.get(code, {})
 
     def _leads(self, count, type="lead"):
-        return self.env["crm.lead"].create([
-            {"name": f"Perf {i}", "type": type, "team_id": self.team.id, "user_id": self.manager.id,
-             "partner_name": f"Perf Company {i % 3}", "contact_name": f"Perf Contact {i}",
-             "email_from": f"perf{i}@example.com"}
-            for i in range(count)
-        ])
+        return self.env["crm.lead"].create(
+            [
+                {
+                    "name": f"Perf {i}",
+                    "type": type,
+                    "team_id": self.team.id,
+                    "user_id": self.manager.id,
+                    "partner_name": f"Perf Company {i % 3}",
+                    "contact_name": f"Perf Contact {i}",
+                    "email_from": f"perf{i}@example.com",
+                }
+                for i in range(count)
+            ]
+        )
 
     def _ready(self, code, count):
         """``count`` processes of the manager in the step ``code`` leaves from."""
@@ -88,7 +96,8 @@ class TestPerformance(SalesProcessCase):
         if count < 2:
             return
         looping = {
-            text: n for text, n in statements.items()
+            text: n
+            for text, n in statements.items()
             if n >= count and not PER_MESSAGE_TABLES.search(text.split(" WHERE ")[0])
         }
         self.assertFalse(looping, f"statements run once per record: {looping}")
@@ -97,7 +106,7 @@ class TestPerformance(SalesProcessCase):
         """Warm-up aside (see @warmup), run ``run(records)`` on 1 then on 20
         records within the expected counts and without per-record queries."""
         actual = {}
-        for count, expected in zip((1, 20), EXPECTED[code]):
+        for count, expected in zip((1, 20), EXPECTED[code], strict=False):
             records = self._prepare(code, count)
             with self.with_user("sp_manager"):
                 records = records.with_env(self.env)

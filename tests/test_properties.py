@@ -42,6 +42,7 @@ Deterministic (derandomize) and bounded; no shrinking, for a failing run to
 stay short: for a minimal example of a failure, add Phase.shrink to
 SETTINGS.phases and run again.
 """
+
 import copy
 import datetime
 import math
@@ -159,8 +160,16 @@ REASONS = {
 }
 # Records of a contact of the customer company come twice as often: processes
 # sharing a customer are where one process can disturb another.
-KINDS = ["lead_of_contact", "lead", "opportunity_of_contact", "opportunity", "lead_of_contact",
-         "lead_bare", "lead_of_person", "opportunity_of_contact"]
+KINDS = [
+    "lead_of_contact",
+    "lead",
+    "opportunity_of_contact",
+    "opportunity",
+    "lead_of_contact",
+    "lead_bare",
+    "lead_of_person",
+    "opportunity_of_contact",
+]
 
 SETTINGS = settings(
     max_examples=25,
@@ -243,17 +252,25 @@ def _pools(case):
             },
         }
 
-    partners = [case.customer.id, case.initrode.id, case.customer_contact.id,
-                case.initrode_contact.id, case.lonely.id]
+    partners = [case.customer.id, case.initrode.id, case.customer_contact.id, case.initrode_contact.id, case.lonely.id]
     archived_partners = [case.archived_company.id, case.archived_person.id]
     return {
         "opportunity_name": dict(text, good=["Big deal SP", "  Trimmed deal SP  "]),
-        "company_name": dict(text, good=[
-            "Initech SP", "INITECH sp", "globex sp corporation", "Umbrella SP", "100% Co_SP",
-            "  Hooli SP  ", case.archived_company.name,
-        ]),
-        "notes": dict(text, good=["Big one", "<p>Big one</p>", "  Big one  "],
-                      empty=[None, False, "", "   ", "<p><br></p>"]),
+        "company_name": dict(
+            text,
+            good=[
+                "Initech SP",
+                "INITECH sp",
+                "globex sp corporation",
+                "Umbrella SP",
+                "100% Co_SP",
+                "  Hooli SP  ",
+                case.archived_company.name,
+            ],
+        ),
+        "notes": dict(
+            text, good=["Big one", "<p>Big one</p>", "  Big one  "], empty=[None, False, "", "   ", "<p><br></p>"]
+        ),
         "reason": text,
         "note": text,
         "customer_need": text,
@@ -263,9 +280,7 @@ def _pools(case):
             [case.customer_contact.id, case.initrode_contact.id, case.lonely.id, case.customer.id],
             archived_partners,
         ),
-        "lost_reason_id": record(
-            [case.outsold.id, case.cancelled.id, case.disqualified.id], [case.archived_reason.id]
-        ),
+        "lost_reason_id": record([case.outsold.id, case.cancelled.id, case.disqualified.id], [case.archived_reason.id]),
         "budget_amount": number([0, 0.0, 12000, 99.99, 1e6, 7]),
         "probability": number([0, 40, 100, 55.5, 0.0], **{"probability over 100": [100.5, 1000]}),
         "close_revenue": number([0, 1, 7000.5, 123456.78]),
@@ -347,9 +362,7 @@ class _TransitionMachine(RuleBasedStateMachine):
         foreign = sorted(set(KEY_TYPES) - set(spec))
         unknown = _mix(
             (1, st.just({"bonus": 1})),
-            (2, st.sampled_from(foreign).flatmap(
-                lambda key: self._good(code, key).map(lambda value: {key: value})
-            )),
+            (2, st.sampled_from(foreign).flatmap(lambda key: self._good(code, key).map(lambda value: {key: value}))),
         )
         faults = [(1, unknown)]
         # a refused value: each kind of fault alike, then a key it applies to
@@ -358,23 +371,31 @@ class _TransitionMachine(RuleBasedStateMachine):
             for reason, values in self._faults(code, key).items():
                 by_reason.setdefault(reason, []).extend((key, value) for value in values)
         if by_reason:
-            faults.append((4, st.sampled_from(sorted(by_reason)).flatmap(
-                lambda reason: st.sampled_from(by_reason[reason]).map(lambda pair: {pair[0]: pair[1]})
-            )))
-        if required:
-            faults.append((1, st.sampled_from(required).flatmap(
-                lambda key: _mix(
-                    (1, st.just({key: DROP})), (1, self._empty(key).map(lambda value: {key: value}))
+            faults.append(
+                (
+                    4,
+                    st.sampled_from(sorted(by_reason)).flatmap(
+                        lambda reason: st.sampled_from(by_reason[reason]).map(lambda pair: {pair[0]: pair[1]})
+                    ),
                 )
-            )))
+            )
+        if required:
+            faults.append(
+                (
+                    1,
+                    st.sampled_from(required).flatmap(
+                        lambda key: _mix(
+                            (1, st.just({key: DROP})), (1, self._empty(key).map(lambda value: {key: value}))
+                        )
+                    ),
+                )
+            )
         if defaulted:  # given empty: not replaced by its default
-            faults.append((1, st.sampled_from(defaulted).flatmap(
-                lambda key: self._empty(key).map(lambda value: {key: value})
-            )))
+            faults.append(
+                (1, st.sampled_from(defaulted).flatmap(lambda key: self._empty(key).map(lambda value: {key: value})))
+            )
         one_fault = st.tuples(valid, _mix(*faults)).map(
-            lambda pair: {
-                key: value for key, value in {**pair[0], **pair[1]}.items() if value is not DROP
-            }
+            lambda pair: {key: value for key, value in {**pair[0], **pair[1]}.items() if value is not DROP}
         )
         mixed = st.tuples(
             st.fixed_dictionaries({}, optional={key: self._anything(code, key) for key in spec}),
@@ -410,9 +431,7 @@ class _TransitionMachine(RuleBasedStateMachine):
 
     @initialize(kinds=st.lists(st.sampled_from(KINDS), min_size=2, max_size=4))
     def start_processes(self, kinds):
-        records = self.env["crm.lead"].create(
-            [self._lead_values(kind, index) for index, kind in enumerate(kinds)]
-        )
+        records = self.env["crm.lead"].create([self._lead_values(kind, index) for index, kind in enumerate(kinds)])
         Process = self.env["crm.sales.process"].with_user(self.case.salesman)
         leads = records.filtered(lambda record: record.type == "lead")
         opportunities = records - leads
@@ -437,31 +456,8 @@ class _TransitionMachine(RuleBasedStateMachine):
         if value is None or value is False or (isinstance(value, str) and value == ""):
             return "empty", None
         kind = KEY_TYPES[key]
-        if kind == "text":
-            if not isinstance(value, str):
-                return "wrong type", None
-            if key == "notes" and not html2plaintext(value).strip():
-                return "empty", None  # HTML with no text
-            return ("ok", value.strip()) if value.strip() else ("empty", None)
-        if kind == "number":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return "wrong type", None
-            if not math.isfinite(value):
-                return "not finite", None
-            if value < 0:
-                return "negative", None
-            if key == "probability" and value > 100:
-                return "probability over 100", None
-            return "ok", float(value)
-        if kind == "date":
-            if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
-                return "ok", value
-            if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-                try:
-                    return "ok", datetime.date.fromisoformat(value)
-                except ValueError:
-                    return "no such date", None
-            return "wrong type", None
+        if kind in ("text", "number", "date"):
+            return getattr(self, f"_clean_{kind}")(key, value)
         # a record id: an existing, active record
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             return "wrong type", None
@@ -471,6 +467,34 @@ class _TransitionMachine(RuleBasedStateMachine):
         if not record.active:
             return "archived record", None
         return "ok", record
+
+    def _clean_text(self, key, value):
+        if not isinstance(value, str):
+            return "wrong type", None
+        if key == "notes" and not html2plaintext(value).strip():
+            return "empty", None  # HTML with no text
+        return ("ok", value.strip()) if value.strip() else ("empty", None)
+
+    def _clean_number(self, key, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return "wrong type", None
+        if not math.isfinite(value):
+            return "not finite", None
+        if value < 0:
+            return "negative", None
+        if key == "probability" and value > 100:
+            return "probability over 100", None
+        return "ok", float(value)
+
+    def _clean_date(self, key, value):
+        if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+            return "ok", value
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            try:
+                return "ok", datetime.date.fromisoformat(value)
+            except ValueError:
+                return "no such date", None
+        return "wrong type", None
 
     def _company_for(self, record, clean, given):
         """The company a qualify resolves to: a res.partner, a name (a new
@@ -517,30 +541,16 @@ class _TransitionMachine(RuleBasedStateMachine):
         state = self.model[process.id]
         if state["step"] not in FROM_STEPS[code]:
             reasons.append("not from this step")
-        if any(needed and key not in clean and key not in DEFAULTED and key not in emptied
-               for key, needed in spec.items()):
+        if any(
+            needed and key not in clean and key not in DEFAULTED and key not in emptied for key, needed in spec.items()
+        ):
             reasons.append("required value missing")
         if any(needed and key in emptied for key, needed in spec.items()):
             reasons.append("required value given empty")
         record = self.env["crm.lead"].browse(state["current"])
         expected = {"clean": clean, "record": record, "emptied": emptied}
         if code == "qualify" and state["step"] == "new_lead":
-            company = self._company_for(record, clean, set(values) & set(spec))
-            contact = record.partner_id
-            if "partner_id" in clean and not clean["partner_id"].is_company:
-                reasons.append("customer not a company")
-            elif company is None:
-                reasons.append("no customer to qualify with")
-            elif contact and (contact.is_company or contact.parent_id) and (
-                isinstance(company, str) or contact.commercial_partner_id != company
-            ):
-                reasons.append("lead's contact of another company")
-            expected.update(
-                company=company,
-                name=clean.get("opportunity_name") or record.name,
-                contact=contact,
-                contact_name=record.contact_name,
-            )
+            reasons += self._expect_qualify(record, clean, set(values) & set(spec), expected)
         elif code == "develop":
             partner = clean.get("partner_id")
             contact = clean.get("contact_id")
@@ -548,14 +558,35 @@ class _TransitionMachine(RuleBasedStateMachine):
                 reasons.append("contact of another customer")
         return reasons or expected
 
+    def _expect_qualify(self, record, clean, given, expected):
+        """Why the customer rules refuse a qualify (a list); what it must do
+        goes into ``expected``."""
+        company = self._company_for(record, clean, given)
+        contact = record.partner_id
+        expected.update(
+            company=company,
+            name=clean.get("opportunity_name") or record.name,
+            contact=contact,
+            contact_name=record.contact_name,
+        )
+        if "partner_id" in clean and not clean["partner_id"].is_company:
+            return ["customer not a company"]
+        if company is None:
+            return ["no customer to qualify with"]
+        if (
+            contact
+            and (contact.is_company or contact.parent_id)
+            and (isinstance(company, str) or contact.commercial_partner_id != company)
+        ):
+            return ["lead's contact of another company"]
+        return []
+
     # -- state of the world --------------------------------------------
 
     def _rows(self, table, ids):
         """{id: the row as stored}: every column, straight from the database."""
         self.env.flush_all()
-        self.env.cr.execute(
-            f"SELECT id, to_jsonb(t) FROM {table} t WHERE id IN %s", [tuple(ids) or (0,)]
-        )
+        self.env.cr.execute(f"SELECT id, to_jsonb(t) FROM {table} t WHERE id IN %s", [tuple(ids) or (0,)])
         return dict(self.env.cr.fetchall())
 
     def _world(self):
@@ -584,9 +615,7 @@ class _TransitionMachine(RuleBasedStateMachine):
     def _check_closed_unchanged(self):
         if not self.closed:
             return
-        self.case.assertFalse(
-            _changes(self.closed, self._read_closed(self.closed)), "a closed record changed"
-        )
+        self.case.assertFalse(_changes(self.closed, self._read_closed(self.closed)), "a closed record changed")
 
     def _check_model(self):
         """The processes and their records are where the model says, in the
@@ -594,9 +623,7 @@ class _TransitionMachine(RuleBasedStateMachine):
         self.env.flush_all()
         ids = tuple(self.model)
         cr = self.env.cr
-        cr.execute(
-            "SELECT id, step_code, current_lead_id FROM crm_sales_process WHERE id IN %s", [ids]
-        )
+        cr.execute("SELECT id, step_code, current_lead_id FROM crm_sales_process WHERE id IN %s", [ids])
         steps = {pid: (step, current) for pid, step, current in cr.fetchall()}
         cr.execute(
             "SELECT sales_process_id, array_agg(id) FROM crm_lead "
@@ -604,9 +631,7 @@ class _TransitionMachine(RuleBasedStateMachine):
             [ids],
         )
         records = {pid: set(lead_ids) for pid, lead_ids in cr.fetchall()}
-        self.case.assertEqual(
-            steps, {pid: (state["step"], state["current"]) for pid, state in self.model.items()}
-        )
+        self.case.assertEqual(steps, {pid: (state["step"], state["current"]) for pid, state in self.model.items()})
         self.case.assertEqual(records, {pid: state["records"] for pid, state in self.model.items()})
 
     # -- the rule ------------------------------------------------------
@@ -627,17 +652,13 @@ class _TransitionMachine(RuleBasedStateMachine):
             fitting = lambda i: steps[i] == steps[first]  # noqa: E731
             indexes = [first]
         else:
-            code = data.draw(
-                _mix((5, st.sampled_from(CODES)), (1, st.sampled_from(UNKNOWN_CODES))), label="code"
-            )
+            code = data.draw(_mix((5, st.sampled_from(CODES)), (1, st.sampled_from(UNKNOWN_CODES))), label="code")
             fitting = lambda i: steps[i] in FROM_STEPS.get(code, ())  # noqa: E731
             indexes = []
         while len(indexes) < size:
             others = [i for i in range(len(steps)) if i not in indexes]
             fit = [i for i in others if fitting(i)] or others
-            indexes.append(
-                data.draw(_mix((3, st.sampled_from(fit)), (1, st.sampled_from(others))), label="process")
-            )
+            indexes.append(data.draw(_mix((3, st.sampled_from(fit)), (1, st.sampled_from(others))), label="process"))
         processes = [self.processes[i] for i in indexes]
         values = data.draw(self._values_strategy(code), label="values")
         self._call(processes, code, values, batch)
@@ -645,24 +666,16 @@ class _TransitionMachine(RuleBasedStateMachine):
     def _call(self, processes, code, values, batch):
         case = self.case
         expectations = {p: self._expect(p, code, values) for p in processes}
-        reasons = {
-            reason
-            for expected in expectations.values()
-            if isinstance(expected, list)
-            for reason in expected
-        }
+        reasons = {reason for expected in expectations.values() if isinstance(expected, list) for reason in expected}
         valid = not reasons
         before = self._world()
         self.env.cr.execute(
-            "SELECT process_id, count(*) FROM crm_sales_process_log WHERE process_id IN %s "
-            "GROUP BY process_id",
+            "SELECT process_id, count(*) FROM crm_sales_process_log WHERE process_id IN %s GROUP BY process_id",
             [tuple(p.id for p in processes)],
         )
         log_counts = dict(self.env.cr.fetchall())
         logs_before = {p: log_counts.get(p.id, 0) for p in processes}
-        last_partner = self.env["res.partner"].with_context(active_test=False).search(
-            [], order="id desc", limit=1
-        )
+        last_partner = self.env["res.partner"].with_context(active_test=False).search([], order="id desc", limit=1)
         submitted = copy.deepcopy(values)
         recordset = processes[0].browse([p.id for p in processes])
         error = None
@@ -693,8 +706,7 @@ class _TransitionMachine(RuleBasedStateMachine):
             else:
                 case.assertIs(result, True, what)
             for process in processes:
-                self._check_accepted(process, code, expectations[process], logs_before[process],
-                                     last_partner, what)
+                self._check_accepted(process, code, expectations[process], logs_before[process], last_partner, what)
         self._check_model()
         self._check_closed_unchanged()
 
@@ -740,8 +752,7 @@ class _TransitionMachine(RuleBasedStateMachine):
         for lead in process.lead_ids:
             case.assertEqual(lead.sales_process_id, process)
             if lead != record:
-                case.assertIn(lead.sales_process_step_id.code, CLOSED_STEPS,
-                              f"{what}: a record left behind is closed")
+                case.assertIn(lead.sales_process_step_id.code, CLOSED_STEPS, f"{what}: a record left behind is closed")
         if code in CLOSING:
             self.closed.update(self._read_closed([record.id]))
 
@@ -862,18 +873,14 @@ class TestProperties(SalesProcessCase):
         cls.initrode = Partner.create({"name": "Initrode SP", "is_company": True})
         cls.initrode_contact = Partner.create({"name": "Bill Lumbergh", "parent_id": cls.initrode.id})
         cls.lonely = Partner.create({"name": "Milton Waddams"})  # a person of no company
-        cls.archived_company = Partner.create(
-            {"name": "Archived Co SP", "is_company": True, "active": False}
-        )
+        cls.archived_company = Partner.create({"name": "Archived Co SP", "is_company": True, "active": False})
         cls.archived_person = Partner.create({"name": "Gone Person SP", "active": False})
         cls.archived_reason = cls.env["crm.lost.reason"].create({"name": "Gone SP", "active": False})
 
     def test_random_transition_sequences(self):
         pools = _pools(self)
         stats = Counter()
-        run_state_machine_as_test(
-            lambda: _TransitionMachine(self, pools, stats), settings=SETTINGS
-        )
+        run_state_machine_as_test(lambda: _TransitionMachine(self, pools, stats), settings=SETTINGS)
         # the sequences did reach every transition, accepted and refused,
         # alone and in batches: the properties above were not checked in vain
         for code in CODES + ["single", "batch"]:

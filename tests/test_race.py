@@ -51,8 +51,13 @@ class TestRace(BaseCase):
             cls.team_id = env["crm.team"].create({"name": "SP Race Channel", "channel_type": "b2b"}).id
             leads = env["crm.lead"].create(
                 [
-                    {"name": f"SP race {i}", "type": "lead", "team_id": cls.team_id,
-                     "partner_name": f"SP Race Company {i}", "user_id": env.ref("base.user_admin").id}
+                    {
+                        "name": f"SP race {i}",
+                        "type": "lead",
+                        "team_id": cls.team_id,
+                        "partner_name": f"SP Race Company {i}",
+                        "user_id": env.ref("base.user_admin").id,
+                    }
                     for i in range(4)
                 ]
             )
@@ -78,10 +83,17 @@ class TestRace(BaseCase):
 
     def _opportunities(self, env, label):
         """Two opportunities of the race channel, removed with the class."""
-        leads = env["crm.lead"].create([
-            {"name": f"SP race {label} {i}", "type": "opportunity", "team_id": self.team_id,
-             "user_id": env.ref("base.user_admin").id} for i in range(2)
-        ])
+        leads = env["crm.lead"].create(
+            [
+                {
+                    "name": f"SP race {label} {i}",
+                    "type": "opportunity",
+                    "team_id": self.team_id,
+                    "user_id": env.ref("base.user_admin").id,
+                }
+                for i in range(2)
+            ]
+        )
         self.__class__.lead_ids = self.lead_ids + leads.ids
         return leads
 
@@ -135,16 +147,16 @@ class TestRace(BaseCase):
         with self.registry.cursor() as cr1, self.registry.cursor() as cr2:
             env2 = self._env(cr2)
             env2["crm.sales.process"].browse(process_id).step_id  # noqa: B018 -- snapshot taken
-            self._env(cr1)["crm.sales.process"].browse(process_id).run_transition(
-                "disqualify", {"reason": "first"}
-            )
+            self._env(cr1)["crm.sales.process"].browse(process_id).run_transition("disqualify", {"reason": "first"})
             cr1.commit()
             attempts = []
 
             def second():
                 attempts.append(1)
-                return env2["crm.sales.process"].browse(process_id).run_transition(
-                    "qualify", {"company_name": "SP Race Loser 1"}
+                return (
+                    env2["crm.sales.process"]
+                    .browse(process_id)
+                    .run_transition("qualify", {"company_name": "SP Race Loser 1"})
                 )
 
             with self.assertRaises(UserError) as caught:
@@ -185,9 +197,10 @@ class TestRace(BaseCase):
             env = self._env(cr)
             leads = self._opportunities(env, "close")
             first_id, second_id = env["crm.sales.process"].start_from_opportunity(leads.ids)
-            self.assertFalse(env["crm.lead.scoring.frequency"].search_count(
-                [("team_id", "=", self.team_id), ("won_count", ">", 1)]
-            ), "the race channel has no won deal yet")
+            self.assertFalse(
+                env["crm.lead.scoring.frequency"].search_count([("team_id", "=", self.team_id), ("won_count", ">", 1)]),
+                "the race channel has no won deal yet",
+            )
         with self.registry.cursor() as cr1, self.registry.cursor() as cr2:
             env1, env2 = self._env(cr1), self._env(cr2)
             env2["crm.sales.process"].browse(second_id).step_id  # noqa: B018 -- both snapshots taken
@@ -235,8 +248,10 @@ class TestRace(BaseCase):
         with self.registry.cursor() as cr:
             env = self._env(cr)
             self._assert_both_won_counted(env)
-            self.assertFalse(env["crm.sales.process.scoring.queue"].browse([first, second]).exists(),
-                             "counted once: out of the queue")
+            self.assertFalse(
+                env["crm.sales.process.scoring.queue"].browse([first, second]).exists(),
+                "counted once: out of the queue",
+            )
             env["crm.lead.scoring.frequency"].search([("team_id", "=", self.team_id)]).unlink()
 
     def test_count_survives_a_kill_between_commit_and_count(self):
@@ -249,9 +264,18 @@ class TestRace(BaseCase):
             process_ids = env["crm.sales.process"].start_from_opportunity(leads.ids)
             env["crm.lead.scoring.frequency"].search([("team_id", "=", self.team_id)]).unlink()
         child = subprocess.run(
-            [sys.executable, "-c", KILLED_AFTER_COMMIT, get_db_name(),
-             ",".join(config["addons_path"]), json.dumps(process_ids)],
-            capture_output=True, text=True, timeout=300, check=False,
+            [
+                sys.executable,
+                "-c",
+                KILLED_AFTER_COMMIT,
+                get_db_name(),
+                ",".join(config["addons_path"]),
+                json.dumps(process_ids),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         self.assertEqual(child.returncode, -signal.SIGKILL, f"killed after its commit: {child.stdout}{child.stderr}")
         with self.registry.cursor() as cr:

@@ -266,7 +266,9 @@ class TestRefusals(SalesProcessCase):
         good_2 = self._process_at("developed_opportunity")
         bad = self._process_at("won_opportunity")
         batch = good_1 | good_2 | bad
-        message = self.assertRefused(batch, "close_as_won", {"close_revenue": 5}, "Nothing was changed", "1 of 3", bad.name)
+        message = self.assertRefused(
+            batch, "close_as_won", {"close_revenue": 5}, "Nothing was changed", "1 of 3", bad.name
+        )
         self.assertIn("Won Opportunity", message)
         self.assertEqual(good_1.step_code, "new_opportunity")
         self.assertEqual(good_2.step_code, "developed_opportunity")

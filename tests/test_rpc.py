@@ -27,14 +27,17 @@ class TestXmlRpc(HttpCase, SalesProcessCase):
 
     def read_process(self, process_id):
         [process] = self.call(
-            "crm.sales.process", "read", [process_id],
+            "crm.sales.process",
+            "read",
+            [process_id],
             ["step_code", "lead_id", "opportunity_id", "available_transition_ids", "log_ids"],
         )
         return process
 
     def test_whole_seed_workflow(self):
         lead_id = self.call(
-            "crm.lead", "create",
+            "crm.lead",
+            "create",
             {"name": "RPC lead", "type": "lead", "team_id": self.team.id, "partner_name": "RPC Corp SP"},
         )
         process_id = self.call("crm.sales.process", "start_from_lead", lead_id)
@@ -45,8 +48,17 @@ class TestXmlRpc(HttpCase, SalesProcessCase):
             ("follow_up", {"note": "call in May"}, "disqualified_lead"),
             ("reactivate", {}, "new_lead"),
             ("qualify", {"company_name": "RPC Corp SP", "opportunity_name": "RPC deal"}, "new_opportunity"),
-            ("develop", {"partner_id": self.customer.id, "budget_amount": 1000, "probability": 50,
-                         "customer_need": "speed", "proposed_solution": "a faster horse"}, "developed_opportunity"),
+            (
+                "develop",
+                {
+                    "partner_id": self.customer.id,
+                    "budget_amount": 1000,
+                    "probability": 50,
+                    "customer_need": "speed",
+                    "proposed_solution": "a faster horse",
+                },
+                "developed_opportunity",
+            ),
             ("close_as_won", {"close_revenue": 900, "close_date": "2026-11-20"}, "won_opportunity"),
             ("reopen", {}, "new_opportunity"),
             ("close_as_lost", {"lost_reason_id": self.outsold.id}, "lost_opportunity"),
@@ -125,26 +137,50 @@ class TestXmlRpcCustomize(HttpCase, SalesProcessCase):
         }
         transitions = {
             t["code"]: t["id"]
-            for t in self.call("crm.sales.process.transition", "search_read",
-                               [("workflow_id", "=", copy_id)], ["code"])
+            for t in self.call("crm.sales.process.transition", "search_read", [("workflow_id", "=", copy_id)], ["code"])
         }
-        negotiation = self.call("crm.sales.process.step", "create", {
-            "workflow_id": copy_id, "code": "negotiation", "name": "Negotiation",
-            "record_type": "opportunity", "sequence": 45,
-        })
-        negotiate = self.call("crm.sales.process.transition", "create", {
-            "workflow_id": copy_id, "code": "negotiate", "name": "Negotiate", "effect": "none",
-            "from_step_ids": [(6, 0, [steps["developed_opportunity"]])], "to_step_id": negotiation,
-            "button_style": "primary", "sequence": 55,
-        })
-        self.call("crm.sales.process.transition", "write", [transitions["close_as_won"]],
-                  {"from_step_ids": [(4, negotiation)]})
-        team = self.call("crm.team", "create", {"name": "RPC custom channel", "channel_type": "b2b",
-                                               "sales_process_workflow_id": copy_id})
+        negotiation = self.call(
+            "crm.sales.process.step",
+            "create",
+            {
+                "workflow_id": copy_id,
+                "code": "negotiation",
+                "name": "Negotiation",
+                "record_type": "opportunity",
+                "sequence": 45,
+            },
+        )
+        negotiate = self.call(
+            "crm.sales.process.transition",
+            "create",
+            {
+                "workflow_id": copy_id,
+                "code": "negotiate",
+                "name": "Negotiate",
+                "effect": "none",
+                "from_step_ids": [(6, 0, [steps["developed_opportunity"]])],
+                "to_step_id": negotiation,
+                "button_style": "primary",
+                "sequence": 55,
+            },
+        )
+        self.call(
+            "crm.sales.process.transition",
+            "write",
+            [transitions["close_as_won"]],
+            {"from_step_ids": [(4, negotiation)]},
+        )
+        team = self.call(
+            "crm.team",
+            "create",
+            {"name": "RPC custom channel", "channel_type": "b2b", "sales_process_workflow_id": copy_id},
+        )
         lead = self.call("crm.lead", "create", {"name": "RPC custom lead", "type": "lead", "team_id": team})
         process = self.call("crm.sales.process", "start_from_lead", lead)
-        for code, values in (("qualify", {"company_name": "RPC custom SP"}),
-                             ("develop", {"partner_id": self.customer.id})):
+        for code, values in (
+            ("qualify", {"company_name": "RPC custom SP"}),
+            ("develop", {"partner_id": self.customer.id}),
+        ):
             self.call("crm.sales.process", "run_transition", [process], code, values)
         [data] = self.call("crm.sales.process", "read", [process], ["available_transition_ids", "workflow_id"])
         self.assertEqual(data["workflow_id"][0], copy_id)
@@ -160,8 +196,7 @@ class TestXmlRpcCustomize(HttpCase, SalesProcessCase):
         self.assertNotIn(negotiate, data["available_transition_ids"])
         self.assertEqual(
             sorted(data["available_transition_ids"]),
-            sorted(self.workflow.transition_ids.filtered(
-                lambda t: t.code in ("close_as_won", "close_as_lost")).ids),
+            sorted(self.workflow.transition_ids.filtered(lambda t: t.code in ("close_as_won", "close_as_lost")).ids),
         )
         # the lead form shows the new button
         views = self.call("crm.lead", "get_views", [(False, "form")])

@@ -1,7 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
-from odoo.addons.mail.tests.common import mail_new_test_user
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
+
+from odoo.addons.mail.tests.common import mail_new_test_user
 
 from .common import SalesProcessCase
 
@@ -32,8 +33,10 @@ class TestSecurity(SalesProcessCase):
         mine.with_user(self.salesman).run_transition("qualify", {"company_name": "Initech SP"})
         self.assertEqual(mine.step_code, "new_opportunity")
         # own logs only
-        logs = self.env["crm.sales.process.log"].with_user(self.salesman).search(
-            [("process_id", "in", (mine | theirs).ids)]
+        logs = (
+            self.env["crm.sales.process.log"]
+            .with_user(self.salesman)
+            .search([("process_id", "in", (mine | theirs).ids)])
         )
         self.assertEqual(logs.process_id, mine)
 
@@ -52,8 +55,12 @@ class TestSecurity(SalesProcessCase):
             log.with_user(self.salesman).write({"user_id": self.salesman_2.id})
         with self.assertRaises(AccessError):
             self.env["crm.sales.process.log"].with_user(self.salesman).create(
-                {"process_id": process.id, "transition_id": log.transition_id.id,
-                 "user_id": self.salesman.id, "date": log.date}
+                {
+                    "process_id": process.id,
+                    "transition_id": log.transition_id.id,
+                    "user_id": self.salesman.id,
+                    "date": log.date,
+                }
             )
         with self.assertRaises(AccessError):
             log.with_user(self.salesman).unlink()
@@ -93,16 +100,18 @@ class TestSecurity(SalesProcessCase):
         with self.assertRaises(AccessError):
             process.with_user(self.other_user).run_transition("disqualify")
         self.assertFalse(
-            self.env["crm.sales.process.log"].with_user(self.other_user).search(
-                [("process_id", "=", process.id)]
-            )
+            self.env["crm.sales.process.log"].with_user(self.other_user).search([("process_id", "=", process.id)])
         )
         # a channel and a lead of their own company work for them
-        team = self.env["crm.team"].with_user(self.other_user).create(
-            {"name": "Other B2B", "channel_type": "b2b", "company_id": self.other_company.id}
+        team = (
+            self.env["crm.team"]
+            .with_user(self.other_user)
+            .create({"name": "Other B2B", "channel_type": "b2b", "company_id": self.other_company.id})
         )
-        lead = self.env["crm.lead"].with_user(self.other_user).create(
-            {"name": "Other lead", "type": "lead", "team_id": team.id, "company_id": self.other_company.id}
+        lead = (
+            self.env["crm.lead"]
+            .with_user(self.other_user)
+            .create({"name": "Other lead", "type": "lead", "team_id": team.id, "company_id": self.other_company.id})
         )
         own = Process.browse(Process.start_from_lead(lead.id))
         self.assertEqual(own.company_id, self.other_company)
@@ -111,9 +120,7 @@ class TestSecurity(SalesProcessCase):
 
     def test_workflow_of_another_company_is_hidden(self):
         private = self.workflow.copy({"name": "Private SP", "company_id": self.other_company.id})
-        self.assertNotIn(
-            private, self.env["crm.sales.process.workflow"].with_user(self.salesman).search([])
-        )
+        self.assertNotIn(private, self.env["crm.sales.process.workflow"].with_user(self.salesman).search([]))
 
     def test_portal_user_has_no_access(self):
         portal = mail_new_test_user(self.env, login="sp_portal", groups="base.group_portal")

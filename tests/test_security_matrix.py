@@ -25,10 +25,10 @@ partners and messages. Only a refused ORM create is first rolled back, as its
 RPC request would be: Odoo checks the record rules of a create on the rows it
 has just inserted.
 """
+
 from contextlib import closing
 
 from odoo import Command, fields
-from odoo.addons.mail.tests.common import mail_new_test_user
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import SQL
@@ -65,44 +65,44 @@ TARGETS = ("salesman", "salesman_b", "unassigned", "other_company")
 PROCESS_MATRIX = {
     #                              salesman's  ch. B's  unassigned  other co.'s
     "portal": {
-        "read":                     (A,         A,       A,          A),
-        "write name":               (A,         A,       A,          A),
-        "unlink":                   (A,         A,       A,          A),
-        "start_from_lead":          (A,         A,       A,          A),
-        "start_from_opportunity":   (A,         A,       A,          A),
-        "run transition":           (A,         A,       A,          A),
+        "read": (A, A, A, A),
+        "write name": (A, A, A, A),
+        "unlink": (A, A, A, A),
+        "start_from_lead": (A, A, A, A),
+        "start_from_opportunity": (A, A, A, A),
+        "run transition": (A, A, A, A),
     },
     "salesman": {
-        "read":                     (Y,         A,       Y,          A),
-        "write name":               (Y,         A,       Y,          A),
-        "unlink":                   (A,         A,       A,          A),
-        "start_from_lead":          (Y,         A,       Y,          A),
-        "start_from_opportunity":   (Y,         A,       Y,          A),
-        "run transition":           (Y,         A,       Y,          A),
+        "read": (Y, A, Y, A),
+        "write name": (Y, A, Y, A),
+        "unlink": (A, A, A, A),
+        "start_from_lead": (Y, A, Y, A),
+        "start_from_opportunity": (Y, A, Y, A),
+        "run transition": (Y, A, Y, A),
     },
     "salesman_b": {
-        "read":                     (A,         Y,       Y,          A),
-        "write name":               (A,         Y,       Y,          A),
-        "unlink":                   (A,         A,       A,          A),
-        "start_from_lead":          (A,         Y,       Y,          A),
-        "start_from_opportunity":   (A,         Y,       Y,          A),
-        "run transition":           (A,         Y,       Y,          A),
+        "read": (A, Y, Y, A),
+        "write name": (A, Y, Y, A),
+        "unlink": (A, A, A, A),
+        "start_from_lead": (A, Y, Y, A),
+        "start_from_opportunity": (A, Y, Y, A),
+        "run transition": (A, Y, Y, A),
     },
     "manager": {
-        "read":                     (Y,         Y,       Y,          A),
-        "write name":               (Y,         Y,       Y,          A),
-        "unlink":                   (Y,         Y,       Y,          A),
-        "start_from_lead":          (Y,         Y,       Y,          A),
-        "start_from_opportunity":   (Y,         Y,       Y,          A),
-        "run transition":           (Y,         Y,       Y,          A),
+        "read": (Y, Y, Y, A),
+        "write name": (Y, Y, Y, A),
+        "unlink": (Y, Y, Y, A),
+        "start_from_lead": (Y, Y, Y, A),
+        "start_from_opportunity": (Y, Y, Y, A),
+        "run transition": (Y, Y, Y, A),
     },
     "other_company": {
-        "read":                     (A,         A,       A,          Y),
-        "write name":               (A,         A,       A,          Y),
-        "unlink":                   (A,         A,       A,          Y),
-        "start_from_lead":          (A,         A,       A,          Y),
-        "start_from_opportunity":   (A,         A,       A,          Y),
-        "run transition":           (A,         A,       A,          Y),
+        "read": (A, A, A, Y),
+        "write name": (A, A, A, Y),
+        "unlink": (A, A, A, Y),
+        "start_from_lead": (A, A, A, Y),
+        "start_from_opportunity": (A, A, A, Y),
+        "run transition": (A, A, A, Y),
     },
 }
 
@@ -141,34 +141,34 @@ PATH_VALUES = {
 LOG_MATRIX = {
     #                  salesman's  ch. B's  unassigned  other co.'s
     "portal": {
-        "read":         (A,         A,       A,          A),
-        "write":        (A,         A,       A,          A),
-        "create":       (A,         A,       A,          A),
-        "unlink":       (A,         A,       A,          A),
+        "read": (A, A, A, A),
+        "write": (A, A, A, A),
+        "create": (A, A, A, A),
+        "unlink": (A, A, A, A),
     },
     "salesman": {
-        "read":         (Y,         A,       Y,          A),
-        "write":        (A,         A,       A,          A),
-        "create":       (A,         A,       A,          A),
-        "unlink":       (A,         A,       A,          A),
+        "read": (Y, A, Y, A),
+        "write": (A, A, A, A),
+        "create": (A, A, A, A),
+        "unlink": (A, A, A, A),
     },
     "salesman_b": {
-        "read":         (A,         Y,       Y,          A),
-        "write":        (A,         A,       A,          A),
-        "create":       (A,         A,       A,          A),
-        "unlink":       (A,         A,       A,          A),
+        "read": (A, Y, Y, A),
+        "write": (A, A, A, A),
+        "create": (A, A, A, A),
+        "unlink": (A, A, A, A),
     },
     "manager": {
-        "read":         (Y,         Y,       Y,          A),
-        "write":        (A,         A,       A,          A),
-        "create":       (A,         A,       A,          A),
-        "unlink":       (A,         A,       A,          A),
+        "read": (Y, Y, Y, A),
+        "write": (A, A, A, A),
+        "create": (A, A, A, A),
+        "unlink": (A, A, A, A),
     },
     "other_company": {
-        "read":         (A,         A,       A,          Y),
-        "write":        (A,         A,       A,          A),
-        "create":       (A,         A,       A,          A),
-        "unlink":       (A,         A,       A,          A),
+        "read": (A, A, A, Y),
+        "write": (A, A, A, A),
+        "create": (A, A, A, A),
+        "unlink": (A, A, A, A),
     },
 }
 
@@ -180,34 +180,34 @@ LOG_MATRIX = {
 LEAD_MATRIX = {
     #                      salesman's  ch. B's  unassigned  other co.'s
     "portal": {
-        "read":             (A,         A,       A,          A),
-        "write":            (A,         A,       A,          A),
-        "unlink":           (A,         A,       A,          A),
-        "write closed":     (A,         A,       A,          A),
+        "read": (A, A, A, A),
+        "write": (A, A, A, A),
+        "unlink": (A, A, A, A),
+        "write closed": (A, A, A, A),
     },
     "salesman": {
-        "read":             (Y,         A,       Y,          A),
-        "write":            (Y,         A,       Y,          A),
-        "unlink":           (U,         A,       U,          A),
-        "write closed":     (U,         A,       U,          A),
+        "read": (Y, A, Y, A),
+        "write": (Y, A, Y, A),
+        "unlink": (U, A, U, A),
+        "write closed": (U, A, U, A),
     },
     "salesman_b": {
-        "read":             (A,         Y,       Y,          A),
-        "write":            (A,         Y,       Y,          A),
-        "unlink":           (A,         U,       U,          A),
-        "write closed":     (A,         U,       U,          A),
+        "read": (A, Y, Y, A),
+        "write": (A, Y, Y, A),
+        "unlink": (A, U, U, A),
+        "write closed": (A, U, U, A),
     },
     "manager": {
-        "read":             (Y,         Y,       Y,          A),
-        "write":            (Y,         Y,       Y,          A),
-        "unlink":           (U,         U,       U,          A),
-        "write closed":     (U,         U,       U,          A),
+        "read": (Y, Y, Y, A),
+        "write": (Y, Y, Y, A),
+        "unlink": (U, U, U, A),
+        "write closed": (U, U, U, A),
     },
     "other_company": {
-        "read":             (A,         A,       A,          Y),
-        "write":            (A,         A,       A,          Y),
-        "unlink":           (A,         A,       A,          U),
-        "write closed":     (A,         A,       A,          U),
+        "read": (A, A, A, Y),
+        "write": (A, A, A, Y),
+        "unlink": (A, A, A, U),
+        "write closed": (A, A, A, U),
     },
 }
 
@@ -217,24 +217,24 @@ LEAD_MATRIX = {
 WIZARD_MATRIX = {
     #                          salesman's  ch. B's  unassigned  other co.'s
     "portal": {
-        "transition wizard":    (A,         A,       A,          A),
-        "move processes":       (A,         A,       A,          A),
+        "transition wizard": (A, A, A, A),
+        "move processes": (A, A, A, A),
     },
     "salesman": {
-        "transition wizard":    (Y,         A,       Y,          A),
-        "move processes":       (A,         A,       A,          A),
+        "transition wizard": (Y, A, Y, A),
+        "move processes": (A, A, A, A),
     },
     "salesman_b": {
-        "transition wizard":    (A,         Y,       Y,          A),
-        "move processes":       (A,         A,       A,          A),
+        "transition wizard": (A, Y, Y, A),
+        "move processes": (A, A, A, A),
     },
     "manager": {
-        "transition wizard":    (Y,         Y,       Y,          A),
-        "move processes":       (Y,         Y,       Y,          KEPT),
+        "transition wizard": (Y, Y, Y, A),
+        "move processes": (Y, Y, Y, KEPT),
     },
     "other_company": {
-        "transition wizard":    (A,         A,       A,          Y),
-        "move processes":       (KEPT,      KEPT,    KEPT,       Y),
+        "transition wizard": (A, A, A, Y),
+        "move processes": (KEPT, KEPT, KEPT, Y),
     },
 }
 
@@ -251,34 +251,34 @@ CONFIG_MODELS = (
 CONFIG_MATRIX = {
     #                  shared  this co.'s  other co.'s
     "portal": {
-        "read":         (A,     A,          A),
-        "write":        (A,     A,          A),
-        "create":       (A,     A,          A),
-        "unlink":       (A,     A,          A),
+        "read": (A, A, A),
+        "write": (A, A, A),
+        "create": (A, A, A),
+        "unlink": (A, A, A),
     },
     "salesman": {
-        "read":         (Y,     Y,          A),
-        "write":        (A,     A,          A),
-        "create":       (A,     A,          A),
-        "unlink":       (A,     A,          A),
+        "read": (Y, Y, A),
+        "write": (A, A, A),
+        "create": (A, A, A),
+        "unlink": (A, A, A),
     },
     "salesman_b": {
-        "read":         (Y,     Y,          A),
-        "write":        (A,     A,          A),
-        "create":       (A,     A,          A),
-        "unlink":       (A,     A,          A),
+        "read": (Y, Y, A),
+        "write": (A, A, A),
+        "create": (A, A, A),
+        "unlink": (A, A, A),
     },
     "manager": {
-        "read":         (Y,     Y,          A),
-        "write":        (Y,     Y,          A),
-        "create":       (Y,     Y,          A),
-        "unlink":       (Y,     Y,          A),
+        "read": (Y, Y, A),
+        "write": (Y, Y, A),
+        "create": (Y, Y, A),
+        "unlink": (Y, Y, A),
     },
     "other_company": {
-        "read":         (Y,     A,          Y),
-        "write":        (Y,     A,          Y),
-        "create":       (Y,     A,          Y),
-        "unlink":       (Y,     A,          Y),
+        "read": (Y, A, Y),
+        "write": (Y, A, Y),
+        "create": (Y, A, Y),
+        "unlink": (Y, A, Y),
     },
 }
 
@@ -324,9 +324,8 @@ class TestSecurityMatrix(SalesProcessCase):
         cls.processes = cls._build_processes()
         # a lead and an opportunity of each owner in no process yet
         keys = [(target, kind) for target in TARGETS for kind in ("lead", "opportunity")]
-        cls.fresh = dict(zip(keys, cls._new_leads(
-            [(target, f"Fresh {kind} of {target}", kind) for target, kind in keys]
-        )))
+        fresh = cls._new_leads([(target, f"Fresh {kind} of {target}", kind) for target, kind in keys])
+        cls.fresh = dict(zip(keys, fresh, strict=True))
         # configuration records: deep copies of the default workflow (not in
         # use, so that they can be changed and deleted freely), each with an
         # extra step nothing refers to
@@ -339,8 +338,13 @@ class TestSecurityMatrix(SalesProcessCase):
         for target, company in companies.items():
             workflow = cls.workflow.copy({"name": f"SPM {target}", "company_id": company.id})
             cls.env["crm.sales.process.step"].create(
-                {"workflow_id": workflow.id, "code": "spm_extra", "name": "Extra",
-                 "sequence": 99, "record_type": "lead"}
+                {
+                    "workflow_id": workflow.id,
+                    "code": "spm_extra",
+                    "name": "Extra",
+                    "sequence": 99,
+                    "record_type": "lead",
+                }
             )
             cls.config_workflows[target] = workflow
         cls.move_target = cls.workflow.copy({"name": "SPM move target"})
@@ -353,25 +357,26 @@ class TestSecurityMatrix(SalesProcessCase):
         vals_list = []
         for target, name, kind in specs:
             user, team = cls.owners[target]
-            vals_list.append({
-                "name": name,
-                "type": kind,
-                "team_id": team.id,
-                "company_id": team.company_id.id,
-                "user_id": user.id,
-                "partner_name": "Initech SP",
-                "contact_name": "Peter Gibbons",
-                "email_from": "peter@initech.example.com",
-                "expected_revenue": 5000,
-            })
+            vals_list.append(
+                {
+                    "name": name,
+                    "type": kind,
+                    "team_id": team.id,
+                    "company_id": team.company_id.id,
+                    "user_id": user.id,
+                    "partner_name": "Initech SP",
+                    "contact_name": "Peter Gibbons",
+                    "email_from": "peter@initech.example.com",
+                    "expected_revenue": 5000,
+                }
+            )
         return cls.env["crm.lead"].create(vals_list)
 
     @classmethod
     def _values(cls, values):
         """Transition values with the fixture's records by name."""
         refs = {"customer": cls.customer.id, "outsold": cls.outsold.id}
-        return {key: refs.get(value, value) if isinstance(value, str) else value
-                for key, value in values.items()}
+        return {key: refs.get(value, value) if isinstance(value, str) else value for key, value in values.items()}
 
     @classmethod
     def _build_processes(cls):
@@ -384,12 +389,9 @@ class TestSecurityMatrix(SalesProcessCase):
             user = cls.owners[target][0]
             # the start makes the starter (here the superuser) the owner
             leads.filtered(lambda lead, t=target: lead.name.startswith(f"{t} at ")).user_id = user
-        by_spec = dict(zip(specs, processes))
+        by_spec = dict(zip(specs, processes, strict=False))
         for code in ("qualify", "disqualify", "develop", "close_as_won"):
-            batch = cls.Process.union(*(
-                process for (__, step), process in by_spec.items()
-                if code in PATHS[step]
-            ))
+            batch = cls.Process.union(*(process for (__, step), process in by_spec.items() if code in PATHS[step]))
             batch.run_transition(code, cls._values(PATH_VALUES[code]))
         result = {}
         for (target, step), process in by_spec.items():
@@ -407,16 +409,21 @@ class TestSecurityMatrix(SalesProcessCase):
         self.env.cr.flush()
         cr = self.env.cr
         tables = [self.env[model]._table for model in STATE_MODELS]
-        cr.execute(SQL(
-            "SELECT %s",
-            SQL(", ").join(SQL("(SELECT count(*) FROM %s)", SQL.identifier(t)) for t in tables),
-        ))
-        state = {f"rows of {table}": count for table, count in zip(tables, cr.fetchone())}
+        cr.execute(
+            SQL(
+                "SELECT %s",
+                SQL(", ").join(SQL("(SELECT count(*) FROM %s)", SQL.identifier(t)) for t in tables),
+            )
+        )
+        state = {f"rows of {table}": count for table, count in zip(tables, cr.fetchone(), strict=False)}
         for record in records:
-            cr.execute(SQL(
-                "SELECT * FROM %s WHERE id IN %s",
-                SQL.identifier(record._table), tuple(record.ids) or (0,),
-            ))
+            cr.execute(
+                SQL(
+                    "SELECT * FROM %s WHERE id IN %s",
+                    SQL.identifier(record._table),
+                    tuple(record.ids) or (0,),
+                )
+            )
             for row in cr.dictfetchall():
                 for column, value in row.items():
                     state[f"{record._table}({row['id']}).{column}"] = value
@@ -435,8 +442,7 @@ class TestSecurityMatrix(SalesProcessCase):
         """Run ``action`` as the cell (role, model, op, target) expects it:
         ``effect(result)`` when allowed, else the exact exception ``expected``
         and nothing changed. Rolled back afterwards."""
-        with self.subTest(role=role, model=model, op=op, target=target), \
-                closing(self.env.cr.savepoint()):
+        with self.subTest(role=role, model=model, op=op, target=target), closing(self.env.cr.savepoint()):
             before = self._state(watch) if expected is not Y else None
             self.env.invalidate_all()
             if expected is Y:
@@ -449,7 +455,8 @@ class TestSecurityMatrix(SalesProcessCase):
                 action()
             except Exception as error:  # noqa: BLE001 -- its exact type is the assertion
                 self.assertIs(
-                    type(error), expected,
+                    type(error),
+                    expected,
                     f"{role} / {model} / {op} / {target}: expected {expected.__name__}, "
                     f"got {type(error).__name__}: {error}",
                 )
@@ -463,7 +470,7 @@ class TestSecurityMatrix(SalesProcessCase):
         for role in ROLES:
             for op, outcomes in table[role].items():
                 self.assertEqual(len(outcomes), len(targets), (role, op))
-                for target, expected in zip(targets, outcomes):
+                for target, expected in zip(targets, outcomes, strict=False):
                     yield role, self.users[role], op, target, expected
 
     def _read_cell(self, role, model, target, expected, record):
@@ -481,7 +488,12 @@ class TestSecurityMatrix(SalesProcessCase):
             return as_user.read([fname])
 
         self._cell(
-            role, model, "read", target, expected, action,
+            role,
+            model,
+            "read",
+            target,
+            expected,
+            action,
             effect=lambda result: self.assertEqual(result[0][fname], record[fname]),
             watch=(record,),
         )
@@ -557,10 +569,7 @@ class TestSecurityMatrix(SalesProcessCase):
             "start_from_lead": start("start_from_lead"),
             "start_from_opportunity": start("start_from_opportunity"),
         }
-        transitions_table = {
-            role: {"run transition": row["run transition"]}
-            for role, row in PROCESS_MATRIX.items()
-        }
+        transitions_table = {role: {"run transition": row["run transition"]} for role, row in PROCESS_MATRIX.items()}
         other_table = {
             role: {op: outcomes for op, outcomes in row.items() if op != "run transition"}
             for role, row in PROCESS_MATRIX.items()
@@ -686,11 +695,17 @@ class TestSecurityMatrix(SalesProcessCase):
             process = self.processes[target]["new_lead"]
 
             def action():
-                wizard = self.env["crm.sales.process.transition.wizard"].with_user(user).create({
-                    "transition_id": disqualify.id,
-                    "process_ids": [Command.set(process.ids)],
-                    "reason": "no budget",
-                })
+                wizard = (
+                    self.env["crm.sales.process.transition.wizard"]
+                    .with_user(user)
+                    .create(
+                        {
+                            "transition_id": disqualify.id,
+                            "process_ids": [Command.set(process.ids)],
+                            "reason": "no budget",
+                        }
+                    )
+                )
                 return wizard.action_confirm()
 
             def effect(__):
@@ -702,19 +717,25 @@ class TestSecurityMatrix(SalesProcessCase):
 
             return action, effect, (process, process.current_lead_id)
 
-        table = {role: {"create and confirm": row["transition wizard"]}
-                 for role, row in WIZARD_MATRIX.items()}
+        table = {role: {"create and confirm": row["transition wizard"]} for role, row in WIZARD_MATRIX.items()}
         self._run_table(
-            "crm.sales.process.transition.wizard", table,
+            "crm.sales.process.transition.wizard",
+            table,
             {"create and confirm": create_and_confirm},
         )
 
     def test_move_processes(self):
         def action(user):
-            move = self.env["crm.sales.process.move"].with_user(user).create({
-                "source_workflow_id": self.workflow.id,
-                "target_workflow_id": self.move_target.id,
-            })
+            move = (
+                self.env["crm.sales.process.move"]
+                .with_user(user)
+                .create(
+                    {
+                        "source_workflow_id": self.workflow.id,
+                        "target_workflow_id": self.move_target.id,
+                    }
+                )
+            )
             return move.action_move()
 
         for role, user, __, target, expected in self._matrix(
@@ -735,7 +756,10 @@ class TestSecurityMatrix(SalesProcessCase):
                 self.assertEqual(len(process.log_ids), 1)
 
             self._cell(
-                role, "crm.sales.process.move", "create and move", target,
+                role,
+                "crm.sales.process.move",
+                "create and move",
+                target,
                 Y if expected is KEPT else expected,
                 lambda user=user: action(user),
                 kept if expected is KEPT else moved,
@@ -788,13 +812,17 @@ class TestSecurityMatrix(SalesProcessCase):
         if model == "crm.sales.process.workflow":
             vals = {"name": "SPM new workflow", "company_id": workflow.company_id.id}
         elif model == "crm.sales.process.step":
-            vals = {"workflow_id": workflow.id, "code": "spm_new", "name": "New step",
-                    "record_type": "lead"}
+            vals = {"workflow_id": workflow.id, "code": "spm_new", "name": "New step", "record_type": "lead"}
         else:
             disqualified = workflow.step_ids.filtered(lambda s: s.code == "disqualified_lead")
-            vals = {"workflow_id": workflow.id, "code": "spm_note", "name": "Note again",
-                    "effect": "follow_up", "from_step_ids": [Command.set(disqualified.ids)],
-                    "to_step_id": disqualified.id}
+            vals = {
+                "workflow_id": workflow.id,
+                "code": "spm_note",
+                "name": "Note again",
+                "effect": "follow_up",
+                "from_step_ids": [Command.set(disqualified.ids)],
+                "to_step_id": disqualified.id,
+            }
 
         def action():
             # Odoo's create checks the record rules on the rows it has just

@@ -97,17 +97,13 @@ class TestTransitions(SalesProcessCase):
         processes = self._start() | self._start()
         processes.run_transition("qualify", {"company_name": "UMBRELLA sp corp"})
         self.assertEqual(processes.opportunity_id.partner_id.parent_id, existing)
-        self.assertEqual(
-            self.env["res.partner"].search_count([("name", "=ilike", "umbrella sp corp")]), 1
-        )
+        self.assertEqual(self.env["res.partner"].search_count([("name", "=ilike", "umbrella sp corp")]), 1)
 
     def test_qualify_batch_creates_each_company_once(self):
         processes = self._start() | self._start() | self._start()
         count = self.env["res.partner"].search_count([("name", "=ilike", "Hooli SP")])
         processes.run_transition("qualify", {"company_name": "Hooli SP"})
-        self.assertEqual(
-            self.env["res.partner"].search_count([("name", "=ilike", "Hooli SP")]), count + 1
-        )
+        self.assertEqual(self.env["res.partner"].search_count([("name", "=ilike", "Hooli SP")]), count + 1)
         self.assertEqual(len(processes.opportunity_id.partner_id.parent_id), 1)
 
     def test_qualify_keeps_the_channel_of_a_non_member(self):
@@ -123,8 +119,11 @@ class TestTransitions(SalesProcessCase):
     def test_qualify_batch_defaults_to_each_leads_company(self):
         first = self._start(self._lead("A", partner_name="Alpha SP"))
         second = self._start(self._lead("B", partner_name="Beta SP"))
-        third = self._start(self._lead("C", partner_name=False, contact_name=False, email_from=False,
-                                       partner_id=self.customer_contact.id))
+        third = self._start(
+            self._lead(
+                "C", partner_name=False, contact_name=False, email_from=False, partner_id=self.customer_contact.id
+            )
+        )
         (first | second | third).run_transition("qualify")
         self.assertEqual(first.opportunity_id.partner_id.parent_id.name, "Alpha SP")
         self.assertEqual(second.opportunity_id.partner_id.parent_id.name, "Beta SP")
@@ -228,8 +227,13 @@ class TestTransitions(SalesProcessCase):
         opportunity.write({"budget_amount": 9000, "customer_need": "Speed", "proposed_solution": "Fiber"})
         process.run_transition(
             "develop",
-            {"partner_id": self.customer.id, "budget_amount": None, "customer_need": "  ",
-             "proposed_solution": False, "probability": 30},
+            {
+                "partner_id": self.customer.id,
+                "budget_amount": None,
+                "customer_need": "  ",
+                "proposed_solution": False,
+                "probability": 30,
+            },
         )
         self.assertEqual(process.step_code, "developed_opportunity")
         self.assertFalse(opportunity.budget_amount)
@@ -327,8 +331,18 @@ class TestTransitions(SalesProcessCase):
         codes = [log.transition_id.code for log in process.log_ids.sorted("id")]
         self.assertEqual(
             codes,
-            ["start_from_lead", "disqualify", "follow_up", "reactivate", "qualify",
-             "develop", "close_as_won", "reopen", "close_as_lost", "reopen"],
+            [
+                "start_from_lead",
+                "disqualify",
+                "follow_up",
+                "reactivate",
+                "qualify",
+                "develop",
+                "close_as_won",
+                "reopen",
+                "close_as_lost",
+                "reopen",
+            ],
         )
         # four records: the disqualified lead, the reactivated one (qualified, won), two reopened opportunities
         self.assertEqual(len(process.lead_ids), 4)
@@ -348,13 +362,7 @@ class TestTransitions(SalesProcessCase):
 
     def test_available_transitions(self):
         process = self._start()
-        self.assertEqual(
-            process.available_transition_ids.mapped("code"), ["qualify", "disqualify"]
-        )
-        self.assertEqual(
-            process.lead_id.sales_process_transition_ids.mapped("code"), ["qualify", "disqualify"]
-        )
+        self.assertEqual(process.available_transition_ids.mapped("code"), ["qualify", "disqualify"])
+        self.assertEqual(process.lead_id.sales_process_transition_ids.mapped("code"), ["qualify", "disqualify"])
         process.run_transition("disqualify")
-        self.assertEqual(
-            process.available_transition_ids.mapped("code"), ["follow_up", "reactivate"]
-        )
+        self.assertEqual(process.available_transition_ids.mapped("code"), ["follow_up", "reactivate"])

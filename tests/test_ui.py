@@ -17,9 +17,7 @@ class TestUi(HttpCase, SalesProcessCase):
         cls.env["crm.team"].search([("id", "!=", cls.team.id)]).member_ids -= cls.salesman
 
     def test_tour_lead_to_won_and_reopen(self):
-        self.start_tour(
-            "/odoo/action-crm.crm_lead_all_leads/new", "crm_sales_process_lead_to_won", login="sp_salesman"
-        )
+        self.start_tour("/odoo/action-crm.crm_lead_all_leads/new", "crm_sales_process_lead_to_won", login="sp_salesman")
         lead = self.env["crm.lead"].with_context(active_test=False).search([("name", "=", "SP Tour Lead")])
         self.assertEqual(len(lead), 2, "the won opportunity and the reopened one")
         process = lead.sales_process_id
@@ -48,9 +46,7 @@ class TestUi(HttpCase, SalesProcessCase):
 
     def test_tour_kanban_drag(self):
         customer = self.env["res.partner"].create({"name": "SP Kanban Customer", "is_company": True})
-        deal = self._start(
-            self._lead("SP Kanban Deal", type="opportunity", partner_id=customer.id), user=self.salesman
-        )
+        deal = self._start(self._lead("SP Kanban Deal", type="opportunity", partner_id=customer.id), user=self.salesman)
         lead = self._start(self._lead("SP Kanban Lead"), user=self.salesman)
         self.start_tour(
             "/odoo/action-crm_sales_process.crm_sales_process_action",

@@ -6,6 +6,7 @@ Upgrading or uninstalling the module under the live registry of the test
 database would break the other tests: these tests work on a scratch database
 of their own, created, filled, upgraded, uninstalled and dropped by Odoo's
 command line in subprocesses, and read with plain SQL."""
+
 import os
 import re
 import shutil
@@ -15,6 +16,7 @@ import tempfile
 from contextlib import closing
 
 import psycopg2
+from psycopg2 import sql
 
 from odoo.sql_db import connection_info_for
 from odoo.tests import BaseCase, get_db_name, tagged
@@ -35,8 +37,18 @@ ADDON_LEAD_COLUMNS = (
 # The key fields of a lead, Odoo's own (the issue's list; every other column
 # Odoo keeps is compared as well).
 KEY_LEAD_COLUMNS = (
-    "id", "name", "type", "active", "stage_id", "won_status", "partner_id",
-    "expected_revenue", "probability", "user_id", "team_id", "lost_reason_id",
+    "id",
+    "name",
+    "type",
+    "active",
+    "stage_id",
+    "won_status",
+    "partner_id",
+    "expected_revenue",
+    "probability",
+    "user_id",
+    "team_id",
+    "lost_reason_id",
     "date_closed",
 )
 PROCESS_TABLES = (
@@ -47,14 +59,18 @@ PROCESS_TABLES = (
     "crm_sales_process_transition",
 )
 STEP_CODES = {
-    "new_lead", "disqualified_lead", "new_opportunity",
-    "developed_opportunity", "won_opportunity", "lost_opportunity",
+    "new_lead",
+    "disqualified_lead",
+    "new_opportunity",
+    "developed_opportunity",
+    "won_opportunity",
+    "lost_opportunity",
 }
 RENAMED_STEP = "UPG Fresh Lead"
 
 # Run by ``odoo shell`` on the scratch database: a few hundred processes in
 # every step, made in batches by the engine itself.
-FILL_SNIPPET = r'''
+FILL_SNIPPET = r"""
 N_LEADS, N_OPPS, BATCH = 300, 60, 50
 Process = env["crm.sales.process"]
 admin = env.ref("base.user_admin")
@@ -106,14 +122,14 @@ run("close_as_won", o[2], {"close_revenue": 9000})
 env.ref("crm_sales_process.step_new_lead").name = "RENAMED_STEP"
 env.cr.commit()
 print("UPG FILLED", Process.search_count([]))
-'''.replace("RENAMED_STEP", RENAMED_STEP)
+""".replace("RENAMED_STEP", RENAMED_STEP)
 
-UNINSTALL_SNIPPET = r'''
+UNINSTALL_SNIPPET = r"""
 module = env["ir.module.module"].search([("name", "=", "crm_sales_process")])
 module.button_immediate_uninstall()
 env.cr.commit()
 print("UPG UNINSTALLED", module.state)
-'''
+"""
 
 
 @tagged("post_install", "-at_install")
@@ -163,7 +179,8 @@ class TestUpgradeUninstall(BaseCase):
         command += [
             f"--addons-path={','.join(config['addons_path'])}",
             f"--data-dir={config['data_dir']}",
-            "-d", cls.scratch_db,
+            "-d",
+            cls.scratch_db,
             "--no-http",
             "--log-level=warn",
             f"--logfile={logfile}",
@@ -184,12 +201,12 @@ class TestUpgradeUninstall(BaseCase):
             )
         except subprocess.TimeoutExpired:
             raise AssertionError(
-                f"odoo {label} on {cls.scratch_db} did not end within {timeout}s\n"
-                + cls._tail(logfile)
+                f"odoo {label} on {cls.scratch_db} did not end within {timeout}s\n" + cls._tail(logfile)
             ) from None
         log = cls._read(logfile)
         errors = [
-            line for line in log.splitlines()
+            line
+            for line in log.splitlines()
             if re.search(r"^\d{4}-\d\d-\d\d \S+ \d+ (ERROR|CRITICAL) ", line)
             and not (allowed_errors and re.search(allowed_errors, line))
         ]
@@ -232,10 +249,11 @@ class TestUpgradeUninstall(BaseCase):
     def _table(self, cr, table, columns=None):
         """{id: {column: value}} of every row of ``table``."""
         columns = columns or self._columns(cr, table)
-        cr.execute(
-            "SELECT %s FROM %s ORDER BY id" % (", ".join(f'"{c}"' for c in columns), table)
+        query = sql.SQL("SELECT {} FROM {} ORDER BY id").format(
+            sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table)
         )
-        return {row[columns.index("id")]: dict(zip(columns, row)) for row in cr.fetchall()}
+        cr.execute(query)
+        return {row[columns.index("id")]: dict(zip(columns, row, strict=False)) for row in cr.fetchall()}
 
     def _snapshot(self):
         with self._connect() as conn, conn.cursor() as cr:
@@ -288,7 +306,8 @@ class TestUpgradeUninstall(BaseCase):
         self._assert_full(before)
         self._odoo("upgrade", ["-u", MODULE, "--stop-after-init"], timeout=240)
         self.assertNotRegex(
-            self.last_log, rf" WARNING .*({MODULE}|crm\.sales\.process)",
+            self.last_log,
+            rf" WARNING .*({MODULE}|crm\.sales\.process)",
             "the upgrade logged a warning of the addon",
         )
         after = self._snapshot()
@@ -306,15 +325,16 @@ class TestUpgradeUninstall(BaseCase):
     def test_02_uninstall_keeps_leads(self):
         before = self._snapshot()
         self._assert_full(before)
-        leads_in_process = [
-            lead for lead in before["crm_lead"].values() if lead["sales_process_id"]
-        ]
+        leads_in_process = [lead for lead in before["crm_lead"].values() if lead["sales_process_id"]]
         self.assertGreaterEqual(len(leads_in_process), 300)
         # Odoo deletes the addon's records, lost reasons included, and keeps
         # those still referenced (ondelete restrict): its sql_db logs each
         # refused DELETE as an error, the only ones allowed here
         out = self._odoo(
-            "uninstall", ["shell"], stdin=UNINSTALL_SNIPPET, timeout=240,
+            "uninstall",
+            ["shell"],
+            stdin=UNINSTALL_SNIPPET,
+            timeout=240,
             allowed_errors=r" odoo\.sql_db: bad query: b'DELETE FROM ",
         )
         self.assertIn("UPG UNINSTALLED", out)
@@ -326,9 +346,7 @@ class TestUpgradeUninstall(BaseCase):
             )
             self.assertEqual(cr.fetchall(), [], "the addon's tables are dropped")
             columns = self._columns(cr, "crm_lead")
-            self.assertFalse(
-                set(ADDON_LEAD_COLUMNS) & set(columns), "the addon's columns are dropped"
-            )
+            self.assertFalse(set(ADDON_LEAD_COLUMNS) & set(columns), "the addon's columns are dropped")
             self.assertLessEqual(set(KEY_LEAD_COLUMNS), set(columns))
             after = self._table(cr, "crm_lead", columns)
             conn.rollback()

@@ -24,8 +24,10 @@ class TestViews(SalesProcessCase):
         transitions = self.env["crm.sales.process.transition"].search(
             [("is_start", "=", False), ("workflow_id.active", "=", True)]
         )
-        for model, field in (("crm.lead", "sales_process_transition_ids"),
-                             ("crm.sales.process", "available_transition_ids")):
+        for model, field in (
+            ("crm.lead", "sales_process_transition_ids"),
+            ("crm.sales.process", "available_transition_ids"),
+        ):
             with self.subTest(model=model):
                 buttons = self._buttons(self._form_arch(model))
                 self.assertEqual(len(buttons), len(transitions))
@@ -59,11 +61,20 @@ class TestViews(SalesProcessCase):
             {"workflow_id": workflow.id, "code": "extra", "name": "Extra", "record_type": "opportunity"}
         )
         self.env["crm.sales.process.transition"].create(
-            [{"workflow_id": workflow.id, "code": f"extra_{i}", "name": f"Extra {i}",
-              "from_step_ids": [(6, 0, step.ids)], "to_step_id": step.id} for i in range(20)]
+            [
+                {
+                    "workflow_id": workflow.id,
+                    "code": f"extra_{i}",
+                    "name": f"Extra {i}",
+                    "from_step_ids": [(6, 0, step.ids)],
+                    "to_step_id": step.id,
+                }
+                for i in range(20)
+            ]
         )
-        self.assertEqual(warm_cost(), (cost, count + 20),
-                         "20 more buttons, and a warm form view costs the same queries")
+        self.assertEqual(
+            warm_cost(), (cost, count + 20), "20 more buttons, and a warm form view costs the same queries"
+        )
 
     def test_closed_record_form_is_read_only(self):
         arch = self._form_arch()
@@ -75,9 +86,11 @@ class TestViews(SalesProcessCase):
     def test_transition_form_defaults(self):
         process = self._start(self._lead(description="<p>Big project</p>"), user=self.salesman)
         qualify = self.env.ref("crm_sales_process.transition_qualify")
-        action = process.lead_id.with_user(self.salesman).with_context(
-            sales_process_transition_id=qualify.id
-        ).action_sales_process_transition()
+        action = (
+            process.lead_id.with_user(self.salesman)
+            .with_context(sales_process_transition_id=qualify.id)
+            .action_sales_process_transition()
+        )
         self.assertEqual(action["res_model"], "crm.sales.process.transition.wizard")
         wizard = Form(self.env[action["res_model"]].with_user(self.salesman).with_context(**action["context"]))
         self.assertEqual(wizard.opportunity_name, "Website redesign")
@@ -89,9 +102,11 @@ class TestViews(SalesProcessCase):
         self.assertEqual(process.step_code, "new_opportunity")
 
     def _transition_form(self, process, xmlid):
-        action = process.lead_id.with_user(self.salesman).with_context(
-            sales_process_transition_id=self.env.ref(xmlid).id
-        ).action_sales_process_transition()
+        action = (
+            process.lead_id.with_user(self.salesman)
+            .with_context(sales_process_transition_id=self.env.ref(xmlid).id)
+            .action_sales_process_transition()
+        )
         return Form(self.env[action["res_model"]].with_user(self.salesman).with_context(**action["context"]))
 
     def test_transition_form_sends_a_cleared_field_as_empty(self):
@@ -118,9 +133,11 @@ class TestViews(SalesProcessCase):
     def test_transition_without_values_runs_directly(self):
         process = self._process_at("disqualified_lead")
         reactivate = self.env.ref("crm_sales_process.transition_reactivate")
-        action = process.lead_id.with_user(self.salesman).with_context(
-            sales_process_transition_id=reactivate.id
-        ).action_sales_process_transition()
+        action = (
+            process.lead_id.with_user(self.salesman)
+            .with_context(sales_process_transition_id=reactivate.id)
+            .action_sales_process_transition()
+        )
         self.assertEqual(process.step_code, "new_lead")
         self.assertEqual(action["res_id"], process.lead_id.id, "the new lead opens")
 
@@ -132,8 +149,9 @@ class TestViews(SalesProcessCase):
         self.assertEqual(process.step_code, "new_opportunity", "the form decides")
         won = self._process_at("won_opportunity")
         action = won.with_user(self.salesman).action_move_to_step(self.steps["new_opportunity"].id)
-        self.assertEqual(action["res_model"], "crm.sales.process.transition.wizard",
-                         "reopen asks for confirmation in its form")
+        self.assertEqual(
+            action["res_model"], "crm.sales.process.transition.wizard", "reopen asks for confirmation in its form"
+        )
         disqualified = self._process_at("disqualified_lead")
         disqualified.with_user(self.salesman).action_move_to_step(self.steps["new_lead"].id)
         self.assertEqual(disqualified.step_code, "new_lead", "reactivate takes no values: it ran")
@@ -141,8 +159,10 @@ class TestViews(SalesProcessCase):
     def test_final_steps_are_folded_in_the_kanban(self):
         self._process_at("new_opportunity")
         # as the kanban asks: every step a column, the unfolded ones opened
-        result = self.Process.with_user(self.salesman).with_context(read_group_expand=True).web_read_group(
-            [], ["step_id"], ["__count"], auto_unfold=True, unfold_read_specification={"name": {}}
+        result = (
+            self.Process.with_user(self.salesman)
+            .with_context(read_group_expand=True)
+            .web_read_group([], ["step_id"], ["__count"], auto_unfold=True, unfold_read_specification={"name": {}})
         )
         folded = {group["step_id"][0]: "__records" not in group for group in result["groups"]}
         steps = self.env["crm.sales.process.step"].browse(folded)

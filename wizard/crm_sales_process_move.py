@@ -23,9 +23,7 @@ class CrmSalesProcessMove(models.TransientModel):
         ondelete="cascade",
         domain="[('id', '!=', source_workflow_id)]",
     )
-    include_closed = fields.Boolean(
-        "Closed processes too", help="Also move the processes that sit in a final step."
-    )
+    include_closed = fields.Boolean("Closed processes too", help="Also move the processes that sit in a final step.")
     line_ids = fields.One2many(
         "crm.sales.process.move.line",
         "move_id",
@@ -45,18 +43,17 @@ class CrmSalesProcessMove(models.TransientModel):
             commands = [fields.Command.clear()]
             targets = move.target_workflow_id.step_ids
             for step in move.source_workflow_id.step_ids:
-                target = targets.filtered(lambda s, step=step: s.code == step.code)[:1] or targets.filtered(
-                    lambda s, step=step: s.name == step.name
-                )[:1]
-                commands.append(
-                    fields.Command.create({"source_step_id": step.id, "target_step_id": target.id})
+                target = (
+                    targets.filtered(lambda s, step=step: s.code == step.code)[:1]
+                    or targets.filtered(lambda s, step=step: s.name == step.name)[:1]
                 )
+                commands.append(fields.Command.create({"source_step_id": step.id, "target_step_id": target.id}))
             move.line_ids = commands
 
     @api.depends("line_ids.process_count", "line_ids.problem")
     def _compute_counts(self):
         for move in self:
-            move.move_count = sum(move.line_ids.filtered(lambda l: not l.problem).mapped("process_count"))
+            move.move_count = sum(move.line_ids.filtered(lambda line: not line.problem).mapped("process_count"))
             move.stranded_count = sum(move.line_ids.filtered("problem").mapped("process_count"))
 
     def _processes(self, steps):
@@ -67,7 +64,7 @@ class CrmSalesProcessMove(models.TransientModel):
 
     def action_move(self):
         self.ensure_one()
-        lines = self.line_ids.filtered(lambda l: l.process_count and not l.problem)
+        lines = self.line_ids.filtered(lambda line: line.process_count and not line.problem)
         if not lines:
             raise UserError(self.env._("No process can be moved with this mapping."))
         self.target_workflow_id._check_usable()
@@ -82,21 +79,23 @@ class CrmSalesProcessMove(models.TransientModel):
                 target = step_map[source_step]
                 processes_there.write({"workflow_id": self.target_workflow_id.id, "step_id": target.id})
                 for process in processes_there:
-                    log_vals.append({
-                        "process_id": process.id,
-                        "from_step_id": source_step.id,
-                        "to_step_id": target.id,
-                        "user_id": self.env.uid,
-                        "date": now,
-                        "values": {},
-                        "lead_id": process.current_lead_id.id,
-                        "company_id": process.company_id.id,
-                        "note": self.env._(
-                            'Moved from workflow "%(origin)s" to "%(target)s"',
-                            origin=self.source_workflow_id.name,
-                            target=self.target_workflow_id.name,
-                        ),
-                    })
+                    log_vals.append(
+                        {
+                            "process_id": process.id,
+                            "from_step_id": source_step.id,
+                            "to_step_id": target.id,
+                            "user_id": self.env.uid,
+                            "date": now,
+                            "values": {},
+                            "lead_id": process.current_lead_id.id,
+                            "company_id": process.company_id.id,
+                            "note": self.env._(
+                                'Moved from workflow "%(origin)s" to "%(target)s"',
+                                origin=self.source_workflow_id.name,
+                                target=self.target_workflow_id.name,
+                            ),
+                        }
+                    )
             # every record of the moved processes takes the mapped step, and the
             # current ones the pipeline stage of their new step
             records = processes.lead_ids.with_context(active_test=False)

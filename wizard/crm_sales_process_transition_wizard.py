@@ -12,20 +12,14 @@ class CrmSalesProcessTransitionWizard(models.TransientModel):
     _description = "Sales Process Transition Form"
 
     process_ids = fields.Many2many("crm.sales.process", string="Sales Processes")
-    transition_id = fields.Many2one(
-        "crm.sales.process.transition", required=True, readonly=True, ondelete="cascade"
-    )
+    transition_id = fields.Many2one("crm.sales.process.transition", required=True, readonly=True, ondelete="cascade")
     effect = fields.Selection(related="transition_id.effect")
     confirm_message = fields.Text(compute="_compute_confirm_message")
     value_keys = fields.Char(compute="_compute_value_keys")
     required_keys = fields.Char(compute="_compute_value_keys")
-    currency_id = fields.Many2one(
-        "res.currency", compute="_compute_currency_id", string="Currency"
-    )
+    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id", string="Currency")
     # The values (DESIGN.md section 1), by the names external clients use.
-    team_id = fields.Many2one(
-        "crm.team", string="Sales Channel", domain=[("channel_type", "=", "b2b")]
-    )
+    team_id = fields.Many2one("crm.team", string="Sales Channel", domain=[("channel_type", "=", "b2b")])
     user_id = fields.Many2one("res.users", string="Owner", domain=[("share", "=", False)])
     date_start = fields.Date("Start Date")
     opportunity_name = fields.Char()
@@ -46,9 +40,7 @@ class CrmSalesProcessTransitionWizard(models.TransientModel):
     @api.depends("transition_id", "process_ids")
     def _compute_confirm_message(self):
         for wizard in self:
-            wizard.confirm_message = wizard.transition_id._confirmation_text(
-                wizard.process_ids
-            )
+            wizard.confirm_message = wizard.transition_id._confirmation_text(wizard.process_ids)
 
     @api.depends("transition_id")
     def _compute_value_keys(self):
@@ -56,25 +48,19 @@ class CrmSalesProcessTransitionWizard(models.TransientModel):
             spec = wizard.transition_id._value_spec() if wizard.transition_id else {}
             # ",a,b,": the form tests "',key,' in value_keys", safe from keys
             # that are prefixes of others (note, notes)
-            wizard.value_keys = ",%s," % ",".join(spec)
-            wizard.required_keys = ",%s," % ",".join(k for k, req in spec.items() if req)
+            wizard.value_keys = f",{','.join(spec)},"
+            wizard.required_keys = f",{','.join(k for k, req in spec.items() if req)},"
 
     @api.depends("process_ids")
     def _compute_currency_id(self):
         for wizard in self:
-            wizard.currency_id = (
-                wizard.process_ids[:1].company_currency or self.env.company.currency_id
-            )
+            wizard.currency_id = wizard.process_ids[:1].company_currency or self.env.company.currency_id
 
     @api.model
     def default_get(self, fields_list):
         result = super().default_get(fields_list)
-        transition = self.env["crm.sales.process.transition"].browse(
-            result.get("transition_id")
-        )
-        processes = self.env["crm.sales.process"].browse(
-            self.env.context.get("default_process_ids") or []
-        )
+        transition = self.env["crm.sales.process.transition"].browse(result.get("transition_id"))
+        processes = self.env["crm.sales.process"].browse(self.env.context.get("default_process_ids") or [])
         if transition and len(processes) == 1:
             suggested = processes._suggested_values(transition)
             processes._complete_values(transition, suggested, processes.current_lead_id)
@@ -127,9 +113,7 @@ class CrmSalesProcessTransitionWizard(models.TransientModel):
         self.ensure_one()
         if not self.process_ids:
             raise UserError(self.env._("There is no Sales Process to move on."))
-        result = self.process_ids.run_transition(
-            self.transition_id.code, self._submitted_values()
-        )
+        result = self.process_ids.run_transition(self.transition_id.code, self._submitted_values())
         if isinstance(result, dict):
             return result
         return {"type": "ir.actions.act_window_close"}

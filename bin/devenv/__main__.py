@@ -20,8 +20,9 @@ from common import SetupError, say
 
 
 def main():
-    parser = argparse.ArgumentParser(prog="bin/devenv", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="bin/devenv", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     steps = parser.add_subparsers(dest="step", required=True)
     steps.add_parser("venv").add_argument("--test", action="store_true")
     steps.add_parser("lint-venv")

@@ -51,6 +51,9 @@ def ensure():
             raise SetupError(f"'{' '.join(command)}' failed (output above). {HOW.format(names=', '.join(NAMES))}")
     found = find()
     if not found:
-        raise SetupError(f"apt installed {package}, yet none of {', '.join(NAMES)} is on the PATH. {HOW.format(names=', '.join(NAMES))}")
+        raise SetupError(
+            f"apt installed {package}, yet none of {', '.join(NAMES)} is on the PATH. "
+            + HOW.format(names=", ".join(NAMES))
+        )
     say(f"Chromium: {found}.")
     return found

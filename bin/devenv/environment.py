@@ -33,8 +33,10 @@ TEST_REQUIREMENTS = REPO / "requirements-test.txt"
 CONSTRAINTS = REPO / "constraints.txt"
 SHARED_ARCHIVE = REPO.parent / "shared" / "odoo" / "odoo-19.0-crm.tar.gz"  # this project's offline copy
 OFFLINE_HINT = "Without network access, point ODOO_SOURCE at an Odoo 19.0 source folder or .tar.gz" + (
-    f", e.g. ODOO_SOURCE={SHARED_ARCHIVE} bin/test" if SHARED_ARCHIVE.exists()
-    else " (such as the nightly tarball downloaded on another machine): ODOO_SOURCE=/path/to/odoo_19.0.latest.tar.gz bin/test"
+    f", e.g. ODOO_SOURCE={SHARED_ARCHIVE} bin/test"
+    if SHARED_ARCHIVE.exists()
+    else " (such as the nightly tarball downloaded on another machine): "
+    "ODOO_SOURCE=/path/to/odoo_19.0.latest.tar.gz bin/test"
 )
 
 
@@ -157,8 +159,10 @@ def odoo_requirements(root, into):
     headers are here; psycopg2 (compiled against libpq) from the
     psycopg2-binary wheel of the same version when pg_config is missing."""
     include = Path(sysconfig.get_config_var("INCLUDEDIR") or "/usr/include")
-    has_ldap = any((folder / "ldap.h").exists() and (folder / "sasl" / "sasl.h").exists()
-                   for folder in {include, Path("/usr/include")})
+    has_ldap = any(
+        (folder / "ldap.h").exists() and (folder / "sasl" / "sasl.h").exists()
+        for folder in {include, Path("/usr/include")}
+    )
     has_pg_config = shutil.which("pg_config") is not None
     lines, notes = [], []
     for line in (root / "requirements.txt").read_text().splitlines():
@@ -204,8 +208,11 @@ def pip(*args, what, venv=VENV):
         status = process.wait()
     if status:
         say("\n".join(tail))
-        hint = " (pip could not reach the package index: check the network or pip's proxy settings)" if any(
-            "NewConnectionError" in line or "Could not find a version" in line for line in tail) else ""
+        hint = (
+            " (pip could not reach the package index: check the network or pip's proxy settings)"
+            if any("NewConnectionError" in line or "Could not find a version" in line for line in tail)
+            else ""
+        )
         raise SetupError(f"pip failed: {what}{hint}; the whole log is in {log_path}")
 
 
@@ -270,10 +277,21 @@ def ensure(with_tests):
             version = read_series(root, spec)
             say(f"Odoo {version} source: {root if source.path.is_dir() else source.label}")
             requirements = odoo_requirements(root, scratch)
-            pip("install", "-r", str(requirements), "-r", str(DEV_REQUIREMENTS),
-                what="Installing Odoo's pinned Python requirements and requirements-dev.txt (pip)")
+            pip(
+                "install",
+                "-r",
+                str(requirements),
+                "-r",
+                str(DEV_REQUIREMENTS),
+                what="Installing Odoo's pinned Python requirements and requirements-dev.txt (pip)",
+            )
             # Odoo's requirements are installed above, by their pins, not by its setup.py
-            pip("install", "--no-deps", str(root), what=f"Installing Odoo {version} into .venv (pip, builds a wheel of it)")
+            pip(
+                "install",
+                "--no-deps",
+                str(root),
+                what=f"Installing Odoo {version} into .venv (pip, builds a wheel of it)",
+            )
         check_odoo()
         record(odoo=source.fingerprint, odoo_version=version, odoo_source=source.label, dev=dev_hash)
         done.append(f"Odoo {version}")
@@ -285,7 +303,9 @@ def ensure(with_tests):
     if with_tests:
         test_hash = sha256_file(TEST_REQUIREMENTS)
         if stamp.get("test") != test_hash:
-            pip("install", "-r", str(TEST_REQUIREMENTS), what="Installing the test tools of requirements-test.txt (pip)")
+            pip(
+                "install", "-r", str(TEST_REQUIREMENTS), what="Installing the test tools of requirements-test.txt (pip)"
+            )
             record(test=test_hash)
             done.append("test tools")
 
@@ -300,9 +320,14 @@ def check_odoo():
     """The installed Odoo imports and carries crm (the tarball's layout:
     standard addons inside odoo/addons)."""
     probe = subprocess.run(
-        [str(VENV / "bin" / "python"), "-c",
-         "import os, odoo.addons.crm as crm, odoo.release as r; print(r.series, os.path.dirname(crm.__path__[0]))"],
-        capture_output=True, text=True, check=False,
+        [
+            str(VENV / "bin" / "python"),
+            "-c",
+            "import os, odoo.addons.crm as crm, odoo.release as r; print(r.series, os.path.dirname(crm.__path__[0]))",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if probe.returncode:
         raise SetupError(
@@ -329,6 +354,11 @@ def ensure_lint():
         return
     if stamp.get("python") != wanted["python"] or not (LINT_VENV / "bin" / "python").exists():
         create_venv(LINT_VENV)
-    pip("install", "-r", str(LINT_REQUIREMENTS), what="Installing the linters of requirements-lint.txt (pip)",
-        venv=LINT_VENV)
+    pip(
+        "install",
+        "-r",
+        str(LINT_REQUIREMENTS),
+        what="Installing the linters of requirements-lint.txt (pip)",
+        venv=LINT_VENV,
+    )
     stamp_path.write_text(json.dumps(wanted, indent=1))

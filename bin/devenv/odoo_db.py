@@ -19,9 +19,17 @@ def create(db, addons_path, log_path, demo=False, strict=False):
     started = time.monotonic()
     say(f"Creating the database {db} with {MODULE}{' and its demo data' if demo else ''} (about a minute)...")
     command = [
-        str(VENV / "bin" / "odoo"), f"--addons-path={addons_path}", "-d", db, "-i", MODULE,
-        "--stop-after-init", "--http-interface=127.0.0.1", "--log-level=warn",
-        "--log-handler=odoo.modules.loading:INFO", *(["--with-demo"] if demo else []),
+        str(VENV / "bin" / "odoo"),
+        f"--addons-path={addons_path}",
+        "-d",
+        db,
+        "-i",
+        MODULE,
+        "--stop-after-init",
+        "--http-interface=127.0.0.1",
+        "--log-level=warn",
+        "--log-handler=odoo.modules.loading:INFO",
+        *(["--with-demo"] if demo else []),
     ]
     progress = Progress(every=5)
     problems = []
@@ -41,6 +49,11 @@ def create(db, addons_path, log_path, demo=False, strict=False):
         raise SetupError(f"installing {MODULE} on {db} failed (exit {status}); the whole log is in {log_path}")
     own = [line for line in problems if MODULE in line or "crm.sales.process" in line]
     if strict and own:
-        raise SetupError(f"installing {MODULE} logged {len(own)} warning(s) or error(s) of its own (above); log: {log_path}")
-    say(f"  {db} ready in {duration(time.monotonic() - started)}"
-        + ("" if not strict else f", no warning of {MODULE}") + f" (log: {log_path}).")
+        raise SetupError(
+            f"installing {MODULE} logged {len(own)} warning(s) or error(s) of its own (above); log: {log_path}"
+        )
+    say(
+        f"  {db} ready in {duration(time.monotonic() - started)}"
+        + ("" if not strict else f", no warning of {MODULE}")
+        + f" (log: {log_path})."
+    )

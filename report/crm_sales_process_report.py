@@ -1,0 +1,290 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+from odoo import api, fields, models, tools
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from .demo_history import build_demo_history
+
+
+def days_between(start, end):
+    """SQL: the days from ``start`` to ``end``, with their fraction, as a
+    double precision (an EXTRACT gives a numeric, much slower to aggregate)."""
+    return f"(date_part('epoch', {end} - {start}) / 86400)"
+
+
+class CrmSalesProcessReport(models.Model):
+    """Sales Process Analysis: one row per logged transition.
+
+    Every rate is a column that holds 100 on the rows that count as a
+    success, 0 on the rows that count as a failure, and nothing (NULL) on
+    every other row; its aggregator is the average, which SQL takes over the
+    non-NULL values only. So in any pivot cell, whatever the grouping:
+
+    - Qualification Rate = qualified / (qualified + disqualified): 100 on a
+      qualify row, 0 on a disqualify row;
+    - Reactivated Qualification Rate: the same, on the rows whose lead was
+      made by a reactivation only;
+    - Win Rate = won / (won + lost): 100 on a close-as-won row, 0 on a
+      close-as-lost row;
+    - First-Pass Win Rate and Reopened Win Rate: the same, on the closings of
+      opportunities not made by a reopening, and of those made by one.
+
+    The 0/1 flags (Qualified, Disqualified, Won, Lost, Reopened, Reactivated,
+    Forward) are summed: counts of transitions. Days in Step is the time the
+    process had spent in the step the transition left, on the rows that leave
+    a step only (not on a start, a follow-up or a move to another workflow),
+    so that its average is the average completed stay in the From Step.
+    Days to Reopen and Days to Reactivate are that time on the reopen and
+    reactivate rows: how long the deal stayed closed (or the lead
+    disqualified) before it was given another chance.
+
+    Owner, channel and company are those of the process right after the
+    transition (kept on the log line); By is who ran it.
+    """
+
+    _name = "crm.sales.process.report"
+    _description = "Sales Process Analysis"
+    _auto = False
+    _rec_name = "transition_id"
+    _order = "date desc, id desc"
+
+    process_id = fields.Many2one("crm.sales.process", string="Sales Process", readonly=True)
+    workflow_id = fields.Many2one("crm.sales.process.workflow", readonly=True)
+    transition_id = fields.Many2one("crm.sales.process.transition", readonly=True)
+    effect = fields.Selection(
+        lambda self: self.env["crm.sales.process.transition"]._fields["effect"].selection,
+        readonly=True,
+    )
+    from_step_id = fields.Many2one("crm.sales.process.step", readonly=True, help="Empty on a start.")
+    to_step_id = fields.Many2one("crm.sales.process.step", readonly=True)
+    user_id = fields.Many2one("res.users", string="By", readonly=True)
+    owner_id = fields.Many2one("res.users", readonly=True)
+    team_id = fields.Many2one("crm.team", string="Sales Channel", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    lead_id = fields.Many2one("crm.lead", string="Record", readonly=True)
+    date = fields.Datetime(readonly=True)
+    record_origin = fields.Selection(
+        lambda self: self.env["crm.sales.process.log"]._fields["record_origin"].selection,
+        readonly=True,
+    )
+    days_in_step = fields.Float("Days in Step", readonly=True, aggregator="avg")
+    is_forward = fields.Integer("Forward Moves", readonly=True, aggregator="sum")
+    is_qualified = fields.Integer("Qualified", readonly=True, aggregator="sum")
+    is_disqualified = fields.Integer("Disqualified", readonly=True, aggregator="sum")
+    is_won = fields.Integer("Won", readonly=True, aggregator="sum")
+    is_lost = fields.Integer("Lost", readonly=True, aggregator="sum")
+    is_reopened = fields.Integer("Reopened", readonly=True, aggregator="sum")
+    is_reactivated = fields.Integer("Reactivated", readonly=True, aggregator="sum")
+    qualification_rate = fields.Float("Qualification Rate (%)", readonly=True, aggregator="avg")
+    reactivated_qualification_rate = fields.Float("Reactivated Qualification Rate (%)", readonly=True, aggregator="avg")
+    win_rate = fields.Float("Win Rate (%)", readonly=True, aggregator="avg")
+    first_pass_win_rate = fields.Float("First-Pass Win Rate (%)", readonly=True, aggregator="avg")
+    reopened_win_rate = fields.Float("Reopened Win Rate (%)", readonly=True, aggregator="avg")
+    days_to_reopen = fields.Float("Days to Reopen", readonly=True, aggregator="avg")
+    days_to_reactivate = fields.Float("Days to Reactivate", readonly=True, aggregator="avg")
+
+    def _query(self):
+        return f"""
+            SELECT
+                log.id,
+                log.process_id,
+                to_step.workflow_id,
+                log.transition_id,
+                tr.effect,
+                log.from_step_id,
+                log.to_step_id,
+                log.user_id,
+                log.owner_id,
+                log.team_id,
+                log.company_id,
+                log.lead_id,
+                log.date,
+                log.record_origin,
+                CASE WHEN {self._leaves_step("log")}
+                     THEN {days_between("log.date_from_step", "log.date")}
+                END AS days_in_step,
+                CASE WHEN log.transition_id IS NOT NULL
+                      AND to_step.outcome != 'lost'
+                      AND to_step.sequence > from_step.sequence
+                     THEN 1 ELSE 0 END AS is_forward,
+                (tr.effect = 'qualify')::int AS is_qualified,
+                (tr.effect = 'disqualify')::int AS is_disqualified,
+                (tr.effect = 'close_won')::int AS is_won,
+                (tr.effect = 'close_lost')::int AS is_lost,
+                (tr.effect = 'reopen')::int AS is_reopened,
+                (tr.effect = 'reactivate')::int AS is_reactivated,
+                {self._rate("tr.effect", "qualify", "disqualify")} AS qualification_rate,
+                CASE WHEN log.record_origin = 'reactivated'
+                     THEN {self._rate("tr.effect", "qualify", "disqualify")}
+                END AS reactivated_qualification_rate,
+                {self._rate("tr.effect", "close_won", "close_lost")} AS win_rate,
+                CASE WHEN log.record_origin != 'reopened'
+                     THEN {self._rate("tr.effect", "close_won", "close_lost")}
+                END AS first_pass_win_rate,
+                CASE WHEN log.record_origin = 'reopened'
+                     THEN {self._rate("tr.effect", "close_won", "close_lost")}
+                END AS reopened_win_rate,
+                CASE WHEN tr.effect = 'reopen'
+                     THEN {days_between("log.date_from_step", "log.date")}
+                END AS days_to_reopen,
+                CASE WHEN tr.effect = 'reactivate'
+                     THEN {days_between("log.date_from_step", "log.date")}
+                END AS days_to_reactivate
+            FROM crm_sales_process_log log
+            JOIN crm_sales_process_step to_step ON to_step.id = log.to_step_id
+            LEFT JOIN crm_sales_process_step from_step ON from_step.id = log.from_step_id
+            LEFT JOIN crm_sales_process_transition tr ON tr.id = log.transition_id
+        """
+
+    @api.model
+    def _leaves_step(self, alias):
+        """SQL: the log line ends a stay in its From Step (a transition that
+        changes the step; a start has no From Step, a follow-up keeps it, a
+        move to another workflow keeps the time in step running)."""
+        return (
+            f"{alias}.transition_id IS NOT NULL AND {alias}.from_step_id IS NOT NULL "
+            f"AND {alias}.from_step_id != {alias}.to_step_id"
+        )
+
+    @api.model
+    def _rate(self, column, success, failure):
+        return f"CASE {column} WHEN '{success}' THEN 100::float8 WHEN '{failure}' THEN 0::float8 END"
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), SQL(self._query())))
+        # Workflows, steps and transitions are a few rows each, far below
+        # autovacuum's analyze threshold: without statistics PostgreSQL takes
+        # each for hundreds of rows, expects as many groups as log lines when
+        # a pivot groups by step, and sorts the whole log instead of hashing it
+        self.env.cr.execute("ANALYZE crm_sales_process_workflow, crm_sales_process_step, crm_sales_process_transition")
+
+    # ------------------------------------------------------------------
+    # The funnel (static/src/funnel): the processes with at least one row
+    # in the search domain, how far each of them got
+    # ------------------------------------------------------------------
+
+    @api.model
+    def get_funnel_data(self, domain):
+        """One funnel per workflow of the selected processes: for each step
+        on the way to a win (outcome open or won, in workflow order), the
+        processes that entered it (reach), of those the ones that went on to
+        a later step of the funnel, the ones closed lost or disqualified
+        without going further (dropped) and the ones still in progress."""
+        self.check_access("read")
+        selected = self._search(domain).subselect("process_id")
+        self.env.cr.execute(
+            SQL(
+                """
+            WITH reached AS (
+                SELECT DISTINCT log.process_id, log.to_step_id AS step_id
+                  FROM crm_sales_process_log log
+                 WHERE log.process_id IN %s
+            ), funnel_step AS (
+                SELECT id, workflow_id, sequence,
+                       lead(id) OVER (PARTITION BY workflow_id ORDER BY sequence, id) AS next_id
+                  FROM crm_sales_process_step
+                 WHERE outcome != 'lost'
+            ), furthest AS (
+                SELECT reached.process_id, max(step.sequence) AS sequence
+                  FROM reached
+                  JOIN funnel_step step ON step.id = reached.step_id
+                 GROUP BY reached.process_id
+            )
+            SELECT step.id, step.next_id,
+                   count(*) AS reach,
+                   count(next.step_id) AS to_next,
+                   count(*) FILTER (WHERE furthest.sequence > step.sequence) AS went_on,
+                   count(*) FILTER (WHERE furthest.sequence = step.sequence
+                                      AND current.outcome = 'lost') AS dropped
+              FROM reached
+              JOIN funnel_step step ON step.id = reached.step_id
+              JOIN furthest ON furthest.process_id = reached.process_id
+              JOIN crm_sales_process process ON process.id = reached.process_id
+              JOIN crm_sales_process_step current ON current.id = process.step_id
+              LEFT JOIN reached next
+                ON next.process_id = reached.process_id AND next.step_id = step.next_id
+             GROUP BY step.id, step.next_id
+            """,
+                selected,
+            )
+        )
+        counts = {row[0]: row for row in self.env.cr.fetchall()}
+        Step = self.env["crm.sales.process.step"].with_context(active_test=False)
+        steps = Step.browse(list(counts)).sorted(lambda s: (s.workflow_id.sequence, s.workflow_id.id, s.sequence, s.id))
+        funnels = []
+        for workflow, workflow_steps in steps.grouped("workflow_id").items():
+            bars = []
+            for step in workflow_steps:
+                __, next_id, reach, to_next, went_on, dropped = counts[step.id]
+                bars.append(
+                    {
+                        "step_id": step.id,
+                        "name": step.name,
+                        "outcome": step.outcome,
+                        "reach": reach,
+                        "went_on": went_on,
+                        "dropped": dropped,
+                        "in_progress": 0 if step.outcome == "won" else reach - went_on - dropped,
+                        "next_name": Step.browse(next_id).name if next_id else False,
+                        "to_next": to_next,
+                        "conversion": round(100.0 * to_next / reach, 1) if next_id else False,
+                    }
+                )
+            funnels.append({"workflow_id": workflow.id, "workflow": workflow.name, "bars": bars})
+        return funnels
+
+    @api.model
+    def action_open_funnel_processes(self, domain, step_id, kind="reach"):
+        """The processes of one funnel bar: those of the selection that
+        reached the step (``kind`` "reach"), or that were dropped there."""
+        self.check_access("read")
+        step = self.env["crm.sales.process.step"].browse(step_id).exists()
+        if not step:
+            raise UserError(self.env._("This step no longer exists; reload the analysis."))
+        if kind not in ("reach", "dropped"):
+            raise UserError(self.env._("Unknown funnel part %(kind)r.", kind=kind))
+        selected = self._search(domain).subselect("process_id")
+        query = """
+            SELECT DISTINCT log.process_id
+              FROM crm_sales_process_log log
+             WHERE log.process_id IN %s AND log.to_step_id = %s
+        """
+        params = [selected, step.id]
+        if kind == "dropped":
+            # closed lost or disqualified, never further along the funnel
+            query += """
+               AND NOT EXISTS (
+                    SELECT 1 FROM crm_sales_process_log later
+                      JOIN crm_sales_process_step s ON s.id = later.to_step_id
+                     WHERE later.process_id = log.process_id
+                       AND s.outcome != 'lost' AND s.sequence > %s)
+               AND EXISTS (
+                    SELECT 1 FROM crm_sales_process p
+                      JOIN crm_sales_process_step cur ON cur.id = p.step_id
+                     WHERE p.id = log.process_id AND cur.outcome = 'lost')
+            """
+            params.append(step.sequence)
+        self.env.cr.execute(SQL(query, *params))
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        name = (
+            self.env._("Reached %(step)s", step=step.name)
+            if kind == "reach"
+            else self.env._("Dropped at %(step)s", step=step.name)
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "name": name,
+            "res_model": "crm.sales.process",
+            "views": [[False, "list"], [False, "kanban"], [False, "form"]],
+            "domain": [("id", "in", ids)],
+            "context": {"create": False},
+        }
+
+    # ------------------------------------------------------------------
+    # Demo data with a past (demo/crm_sales_process_demo.xml)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _demo_build_history(self, users, teams, seed=10, count=90):
+        build_demo_history(self.env, users, teams, seed=seed, count=count)
