@@ -6,7 +6,7 @@ Starts `bin/demo` (demo database crm_sales_process_demo, created if missing)
 on a free port, drives headless Chromium through the DevTools protocol
 (logged in as admin), and writes PNG files into static/description/
 
-    bin/python scripts/screenshots.py [--db crm_sales_process_demo] [--out static/description]
+    bin/python scripts/screenshots.py [--db crm_sales_process_demo] [--out static/description] [--lang fr_FR]
 """
 
 import argparse
@@ -43,7 +43,7 @@ class Odoo:
         self.url = url
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-        self.rpc("/web/session/authenticate", {"db": db, "login": login, "password": password})
+        self.uid = self.rpc("/web/session/authenticate", {"db": db, "login": login, "password": password})["uid"]
 
     def rpc(self, path, params):
         request = urllib.request.Request(
@@ -75,10 +75,18 @@ class Browser:
         self.profile = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)  # Chromium may still write
         self.process = subprocess.Popen(
             [
-                CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", f"--remote-debugging-port={port}",
-                f"--user-data-dir={self.profile.name}", f"--window-size={width},{height}",
+                CHROMIUM,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--remote-debugging-port={port}",
+                f"--user-data-dir={self.profile.name}",
+                f"--window-size={width},{height}",
                 "about:blank",
             ],
             stdout=subprocess.DEVNULL,
@@ -95,8 +103,7 @@ class Browser:
             raise RuntimeError("Chromium did not start")
         self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], suppress_origin=True)
         self.next_id = 0
-        self.send("Emulation.setDeviceMetricsOverride",
-                  width=width, height=height, deviceScaleFactor=1, mobile=False)
+        self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
 
     def send(self, method, **params):
         self.next_id += 1
@@ -141,8 +148,22 @@ class Browser:
         self.profile.cleanup()
 
 
-def take(url, db, login, password, out):
+def use_language(odoo, lang):
+    """Install ``lang`` with the translations of the installed modules (Odoo's
+    own Add Languages wizard) and make it the user's language."""
+    lang_ids = odoo.call("res.lang", "search", [("code", "=", lang)], context={"active_test": False})
+    if not lang_ids:
+        sys.exit(f"no language {lang!r} in Odoo (codes look like fr_FR, de_DE)")
+    wizard = odoo.call("base.language.install", "create", {"lang_ids": [(6, 0, lang_ids)], "overwrite": True})
+    odoo.call("base.language.install", "lang_install", [wizard])
+    odoo.call("res.users", "write", [odoo.uid], {"lang": lang})
+
+
+def take(url, db, login, password, out, lang=None):
     odoo = Odoo(url, db, login, password)
+    if lang:
+        print(f"Switching {login} to {lang} (installing its translations)...", flush=True)
+        use_language(odoo, lang)
     browser = Browser()
     try:
         browser.send("Network.enable")
@@ -152,15 +173,24 @@ def take(url, db, login, password, out):
             return odoo.call("crm.lead", "search_read", [("name", "=", name)], ["id"], limit=1)[0]["id"]
 
         pipeline = f"{url}/odoo/action-crm.crm_lead_action_pipeline"
-        browser.open(f"{pipeline}/{record('Meeting room upgrade')}",
-                     "button[name='action_sales_process_transition']")
+        browser.open(f"{pipeline}/{record('Meeting room upgrade')}", "button[name='action_sales_process_transition']")
         browser.shot(os.path.join(out, "screenshot_lead_in_process.png"))
 
-        browser.open(f"{url}/odoo/action-crm.crm_lead_all_leads/{record('Office furniture for 40 desks')}",
-                     "button[name='action_sales_process_transition']")
+        browser.open(
+            f"{url}/odoo/action-crm.crm_lead_all_leads/{record('Office furniture for 40 desks')}",
+            "button[name='action_sales_process_transition']",
+        )
+        qualify = odoo.call(
+            "crm.sales.process.transition",
+            "search_read",
+            [("code", "=", "qualify")],
+            ["name"],
+            limit=1,
+            context={"lang": lang or "en_US"},
+        )[0]["name"]
         browser.evaluate(
             "[...document.querySelectorAll(\"button[name='action_sales_process_transition']\")]"
-            ".find((b) => b.textContent.trim() === 'Qualify').click()"
+            f".find((b) => b.textContent.trim() === {json.dumps(qualify)}).click()"
         )
         browser.wait_for(".modal .o_field_widget[name=opportunity_name]")
         browser.shot(os.path.join(out, "screenshot_qualify_form.png"))
@@ -179,16 +209,22 @@ def take(url, db, login, password, out):
         browser.shot(os.path.join(out, "screenshot_analysis_pivot.png"))
         browser.open(f"{analysis}?view_type=sales_funnel", ".o_sales_funnel_bar")
         browser.shot(os.path.join(out, "screenshot_analysis_funnel.png"))
-        browser.open(f"{url}/odoo/action-crm_sales_process.crm_sales_process_step_time_report_action",
-                     ".o_pivot table .o_pivot_cell_value")
+        browser.open(
+            f"{url}/odoo/action-crm_sales_process.crm_sales_process_step_time_report_action",
+            ".o_pivot table .o_pivot_cell_value",
+        )
         browser.shot(os.path.join(out, "screenshot_time_in_step.png"))
 
         workflow = odoo.call("crm.sales.process.workflow", "search_read", [], ["id"], limit=1)[0]["id"]
-        browser.open(f"{url}/odoo/action-crm_sales_process.crm_sales_process_workflow_action/{workflow}",
-                     ".o_field_widget[name=diagram] svg")
+        browser.open(
+            f"{url}/odoo/action-crm_sales_process.crm_sales_process_workflow_action/{workflow}",
+            ".o_field_widget[name=diagram] svg",
+        )
         browser.shot(os.path.join(out, "screenshot_workflow.png"))
     finally:
         browser.close()
+        if lang:
+            odoo.call("res.users", "write", [odoo.uid], {"lang": "en_US"})
 
 
 def main():
@@ -197,6 +233,7 @@ def main():
     parser.add_argument("--login", default="admin")
     parser.add_argument("--password", default="admin")
     parser.add_argument("--out", default=os.path.join(REPO, "static", "description"))
+    parser.add_argument("--lang", help="the user's language for these screenshots, e.g. fr_FR (installed if needed)")
     args = parser.parse_args()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -216,7 +253,7 @@ def main():
                     sys.exit("bin/demo stopped")
                 time.sleep(0.5)
         print(f"Taking the screenshots with {CHROMIUM} into {os.path.relpath(args.out, REPO)}...", flush=True)
-        take(url, args.db, args.login, args.password, args.out)
+        take(url, args.db, args.login, args.password, args.out, args.lang)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait()

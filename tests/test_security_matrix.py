@@ -172,11 +172,12 @@ LOG_MATRIX = {
     },
 }
 
-# crm.lead of a process (its current record). "unlink" and "write closed" (a
-# won opportunity) are refused by the addon's guard (UserError) to those who
-# reach the record, whatever their rights on crm.lead (a salesman has no
-# unlink right on it at all: the guard answers first); the others get the
-# AccessError of Odoo's rules.
+# crm.lead of a process (its current record). "write closed" (a won
+# opportunity) is refused by the addon's guard (UserError) to those who reach
+# the record, whatever their rights on crm.lead; "unlink" by the guard too
+# (an ondelete check) to those Odoo lets delete leads, while a salesman, who
+# has no unlink right on crm.lead at all, gets Odoo's AccessError first; the
+# others get the AccessError of Odoo's rules.
 LEAD_MATRIX = {
     #                      salesman's  ch. B's  unassigned  other co.'s
     "portal": {
@@ -188,13 +189,13 @@ LEAD_MATRIX = {
     "salesman": {
         "read": (Y, A, Y, A),
         "write": (Y, A, Y, A),
-        "unlink": (U, A, U, A),
+        "unlink": (A, A, A, A),
         "write closed": (U, A, U, A),
     },
     "salesman_b": {
         "read": (A, Y, Y, A),
         "write": (A, Y, Y, A),
-        "unlink": (A, U, U, A),
+        "unlink": (A, A, A, A),
         "write closed": (A, U, U, A),
     },
     "manager": {
@@ -452,7 +453,14 @@ class TestSecurityMatrix(SalesProcessCase):
                     effect(result)
                 return
             try:
-                action()
+                if op == "unlink" and "message_ids" in self.env[model]._fields:
+                    # Odoo's mail.thread deletes a record's messages before the
+                    # access and ondelete checks refuse the unlink, relying on
+                    # the rollback that ends every refused RPC call: modelled
+                    with self.env.cr.savepoint():
+                        action()
+                else:
+                    action()
             except Exception as error:  # noqa: BLE001 -- its exact type is the assertion
                 self.assertIs(
                     type(error),

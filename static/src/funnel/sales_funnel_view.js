@@ -64,6 +64,23 @@ export class SalesFunnelController extends Component {
         return bar.outcome === "won" ? "bg-success" : "bg-primary";
     }
 
+    // whole sentences: a translation orders the words as its language needs
+    reachText(bar) {
+        return _t("%(count)s reached", { count: bar.reach });
+    }
+
+    conversionText(bar) {
+        return _t("%(rate)s% of %(step)s reached %(next)s", {
+            rate: bar.conversion,
+            step: bar.name,
+            next: bar.next_name,
+        });
+    }
+
+    barTitle(bar) {
+        return _t("Open the %(count)s processes that reached %(step)s", { count: bar.reach, step: bar.name });
+    }
+
     segmentTitle(bar, segment) {
         if (segment.kind === "dropped") {
             return _t("%(count)s dropped at %(step)s (closed lost or disqualified): click to see them", {
