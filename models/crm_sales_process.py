@@ -20,6 +20,8 @@ _ENGINE = contextvars.ContextVar("crm_sales_process_engine", default=False)
 
 # Errors of one batch listed in a refusal before "and N more".
 MAX_LISTED_ERRORS = 10
+# Overdue processes reminded per committed batch of the daily cron.
+REMIND_BATCH = 100
 
 
 @contextmanager
@@ -952,6 +954,8 @@ class CrmSalesProcess(models.Model):
             if process.step_id != to_step:
                 update["step_id"] = to_step.id
                 update["date_step"] = now
+                # a new stay: the overdue reminder of an earlier stay in that step is not for it
+                update["overdue_step_id"] = False
             if to_step.record_type == "lead" and process.lead_id != record:
                 update["lead_id"] = record.id
             if to_step.record_type == "opportunity" and process.opportunity_id != record:
@@ -1000,28 +1004,61 @@ class CrmSalesProcess(models.Model):
     @api.model
     def _cron_remind_overdue(self):
         """Schedule an activity for the owner of each open process that has
-        stayed in its step longer than the step allows; once per stay."""
+        stayed in its step longer than the step allows; once per stay.
+
+        In batches, each committed with its activities and the processes'
+        marks (Odoo's cron progress API): a run stopped half-way (a server
+        stopped, the cron's time limits) keeps what it committed and the next
+        run does the rest, and a process is never reminded twice. In one
+        transaction, a backlog of some thousand overdue processes would
+        exceed the worker's CPU limit at every run and never be reminded."""
+        Cron = self.env["ir.cron"]
+        todo = self._overdue_processes()
+        time_left = Cron._commit_progress(remaining=len(todo))
+        reminded = self.browse()
+        while todo and time_left:
+            batch, todo = todo[:REMIND_BATCH], todo[REMIND_BATCH:]
+            # a fresh snapshot: processes moved on since the search are left out
+            batch = self._overdue_processes(batch)
+            batch._remind_overdue()
+            reminded |= batch
+            time_left = Cron._commit_progress(len(batch), remaining=len(todo))
+        return reminded
+
+    @api.model
+    def _overdue_processes(self, among=None):
+        """The processes past their step's maximum days, not yet reminded
+        for this stay, in id order."""
+        now = fields.Datetime.now()
         steps = self.env["crm.sales.process.step"].search(
             [("max_days", ">", 0), ("is_final", "=", False)]
         )
+        if not steps:
+            return self.browse()
+        domain = Domain.OR(
+            [
+                ("step_id", "=", step.id),
+                ("date_step", "<", now - timedelta(days=step.max_days)),
+                "|",
+                ("overdue_step_id", "=", False),
+                ("overdue_step_id", "!=", step.id),
+            ]
+            for step in steps
+        )
+        if among is not None:
+            domain &= Domain("id", "in", among.ids)
+        return self.search(domain, order="id")
+
+    def _remind_overdue(self):
+        """One activity for the owner of each process, and the mark of the
+        step it was reminded for, in the same transaction."""
         activity_type = self.env.ref(
             "crm_sales_process.mail_activity_type_step_overdue", raise_if_not_found=False
         )
-        now = fields.Datetime.now()
         lead_model = self.env["ir.model"]._get_id("crm.lead")
         vals_list = []
-        reminded = self.browse()
-        for step in steps:
-            overdue = self.search(
-                [
-                    ("step_id", "=", step.id),
-                    ("date_step", "<", now - timedelta(days=step.max_days)),
-                    "|",
-                    ("overdue_step_id", "=", False),
-                    ("overdue_step_id", "!=", step.id),
-                ]
-            )
-            with_record = overdue.filtered("current_lead_id")
+        for step, processes in self.grouped("step_id").items():
+            with_record = processes.filtered("current_lead_id")
             available = with_record._available_transitions()
             for process in with_record:
                 names = ", ".join(available[process].mapped("name"))
@@ -1042,10 +1079,8 @@ class CrmSalesProcess(models.Model):
                         names=names or self.env._("none"),
                     ),
                 })
-            overdue.write({"overdue_step_id": step.id})
-            reminded |= overdue
+            processes.write({"overdue_step_id": step.id})
         self.env["mail.activity"].sudo().create(vals_list)
-        return reminded
 
     # ------------------------------------------------------------------
     # Start

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 from datetime import timedelta
+from unittest.mock import patch
 
 from psycopg2.errors import UniqueViolation
 
@@ -370,33 +371,77 @@ class TestWorkflowConfig(SalesProcessCase):
 
     # -- overdue steps ---------------------------------------------------------
 
+    def _remind(self, batches=None):
+        """Run the overdue cron as its job would, without the commits a test
+        may not make; `batches`: the number of batches before its time is up."""
+        done = []
+
+        def commit_progress(cron, processed=0, *, remaining=None, deactivate=False):
+            done.append(processed)
+            return 0 if batches is not None and len([d for d in done if d]) >= batches else float("inf")
+
+        with patch.object(type(self.env["ir.cron"]), "_commit_progress", commit_progress):
+            return self.Process._cron_remind_overdue()
+
+    def _reminders(self, processes):
+        activity_type = self.env.ref("crm_sales_process.mail_activity_type_step_overdue")
+        return self.env["mail.activity"].search([
+            ("res_model", "=", "crm.lead"), ("res_id", "in", processes.lead_ids.ids),
+            ("activity_type_id", "=", activity_type.id),
+        ])
+
     def test_overdue_step_schedules_one_activity(self):
         self.steps["new_lead"].max_days = 3
         self.steps["new_opportunity"].max_days = 5
         late = self._start(user=self.salesman)
         fresh = self._start(user=self.salesman)
         late.date_step = fields.Datetime.now() - timedelta(days=4)
-        Activity = self.env["mail.activity"]
-        activity_type = self.env.ref("crm_sales_process.mail_activity_type_step_overdue")
 
-        def reminders(process):
-            return Activity.search([("res_model", "=", "crm.lead"), ("res_id", "in", process.lead_ids.ids),
-                                    ("activity_type_id", "=", activity_type.id)])
-
-        self.Process._cron_remind_overdue()
-        [activity] = reminders(late)
+        self._remind()
+        [activity] = self._reminders(late)
         self.assertEqual(activity.user_id, self.salesman)
         self.assertIn("New Lead", activity.summary)
         self.assertIn("Qualify", activity.note)
-        self.assertFalse(reminders(fresh))
-        self.Process._cron_remind_overdue()
-        self.assertEqual(len(reminders(late)), 1, "one activity per stay, not one per day")
+        self.assertFalse(self._reminders(fresh))
+        self._remind()
+        self.assertEqual(len(self._reminders(late)), 1, "one activity per stay, not one per day")
         # a new stay in an overdue step gets its own reminder
         late.run_transition("qualify", {"company_name": "Initech SP"})
         late.date_step = fields.Datetime.now() - timedelta(days=6)
-        self.Process._cron_remind_overdue()
-        self.assertEqual(len(reminders(late)), 2)
+        self._remind()
+        self.assertEqual(len(self._reminders(late)), 2)
         self.assertEqual(late.overdue_step_id, self.steps["new_opportunity"])
+
+    def test_overdue_again_after_coming_back_to_the_step(self):
+        """A stay is reminded once; a later stay in the same step (a reopened
+        deal) is a new stay, reminded again."""
+        self.steps["new_opportunity"].max_days = 5
+        process = self._process_at("new_opportunity")
+        process.date_step = fields.Datetime.now() - timedelta(days=6)
+        self._remind()
+        self.assertEqual(len(self._reminders(process)), 1)
+        process.run_transition("close_as_won", {"close_revenue": 100})
+        process.run_transition("reopen")
+        self.assertFalse(process.overdue_step_id, "a new stay is not reminded yet")
+        process.date_step = fields.Datetime.now() - timedelta(days=6)
+        self._remind()
+        self.assertEqual(len(self._reminders(process)), 2)
+
+    def test_overdue_reminders_in_batches_a_stopped_run_resumes(self):
+        """A run whose time is up after a batch leaves the rest to the next
+        run; no process is reminded twice."""
+        self.steps["new_lead"].max_days = 3
+        self._remind()  # the overdue processes of the demo data, if any
+        late = self.Process.union(*(self._start(user=self.salesman) for __ in range(5)))
+        late.date_step = fields.Datetime.now() - timedelta(days=4)
+        with patch("odoo.addons.crm_sales_process.models.crm_sales_process.REMIND_BATCH", 2):
+            self.assertEqual(self._remind(batches=1), late[:2].sorted("id"))
+            self.assertEqual(len(self._reminders(late)), 2)
+            self.assertEqual(len(self._remind(batches=1)), 2)
+            self.assertEqual(len(self._remind()), 1)
+            self.assertFalse(self._remind())
+        for process in late:
+            self.assertEqual(len(self._reminders(process)), 1, process.name)
 
     # -- diagram ---------------------------------------------------------------
 

@@ -23,6 +23,7 @@ import pwd
 import shlex
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import psycopg2
@@ -230,6 +231,30 @@ def running():
     return (DATA / "postmaster.pid").exists() and pg("pg_ctl", "-D", str(DATA), "status", quiet=True).returncode == 0
 
 
+def pg_ctl_start(sockets):
+    pg("pg_ctl", "-D", str(DATA), "-l", str(LOG), "-w", "-t", "60",
+       "-o", f"-c listen_addresses='' -k {sockets} -p {PORT} {SERVER_OPTIONS}", "start")
+
+
+def restart(down=0.0, while_down=None):
+    """Stop the embedded server the way an administrator restarting it does
+    (fast: open transactions are rolled back, connections closed), keep it
+    down for `down` seconds (calling `while_down()` first), start it again;
+    return the window it was away, (stop began, start done) as time.time()
+    values. For bin/faults: the commands using the server see it go away
+    under them."""
+    if not running():
+        raise SetupError("the embedded PostgreSQL is not running: nothing to restart.")
+    with locked():
+        stopping = time.time()
+        pg("pg_ctl", "-D", str(DATA), "-m", "fast", "-w", "-t", "60", "stop")
+        if while_down:
+            while_down()
+        time.sleep(max(0.0, stopping + down - time.time()))
+        pg_ctl_start(socket_dir())
+        return stopping, time.time()
+
+
 def start_embedded(owner):
     sockets = socket_dir()
     with locked():
@@ -248,8 +273,7 @@ def start_embedded(owner):
             say(f"  already running (socket in {sockets}), reused.")
         else:
             say(f"  starting PostgreSQL {(DATA / 'PG_VERSION').read_text().strip()} (socket in {sockets}, log {LOG})...")
-            pg("pg_ctl", "-D", str(DATA), "-l", str(LOG), "-w", "-t", "60",
-               "-o", f"-c listen_addresses='' -k {sockets} -p {PORT} {SERVER_OPTIONS}", "start")
+            pg_ctl_start(sockets)
         connection = psycopg2.connect(dbname="postgres", host=str(sockets), port=PORT, user="postgres")
         try:
             connection.autocommit = True
