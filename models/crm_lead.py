@@ -383,8 +383,9 @@ class CrmLead(models.Model):
         except LockError:
             raise UserError(
                 self.env._(
-                    "A Sales Process is being started on this record by another "
-                    "user right now. Reload it and try again."
+                    "This record is being changed right now, by another user starting a "
+                    "Sales Process on it or by an automated task (e.g. lead enrichment). "
+                    "Reload it and try again."
                 )
             ) from None
         problems = []

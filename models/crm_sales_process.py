@@ -65,12 +65,8 @@ class CrmSalesProcess(models.Model):
         domain="[('workflow_id', '=', workflow_id)]",
     )
     step_code = fields.Char(related="step_id.code", store=True, string="Step Code")
-    is_closed = fields.Boolean(
-        related="step_id.is_final", store=True, string="Closed", index=True
-    )
-    date_step = fields.Datetime(
-        "In Step Since", readonly=True, default=fields.Datetime.now, copy=False
-    )
+    is_closed = fields.Boolean(related="step_id.is_final", store=True, string="Closed", index=True)
+    date_step = fields.Datetime("In Step Since", readonly=True, default=fields.Datetime.now, copy=False)
     days_in_step = fields.Integer("Days in Step", compute="_compute_days_in_step")
     is_stuck = fields.Boolean(
         "Stuck",
@@ -134,27 +130,19 @@ class CrmSalesProcess(models.Model):
         string="Owner",
         index=True,
     )
-    company_id = fields.Many2one(
-        related="current_lead_id.company_id", store=True, index=True
-    )
-    partner_id = fields.Many2one(
-        related="current_lead_id.partner_id", string="Customer", tracking=False
-    )
+    company_id = fields.Many2one(related="current_lead_id.company_id", store=True, index=True)
+    partner_id = fields.Many2one(related="current_lead_id.partner_id", string="Customer", tracking=False)
     expected_revenue = fields.Monetary(
         related="current_lead_id.expected_revenue", currency_field="company_currency", tracking=False
     )
     company_currency = fields.Many2one(related="current_lead_id.company_currency")
-    date_start = fields.Date(
-        "Start Date", default=fields.Date.context_today, readonly=True
-    )
+    date_start = fields.Date("Start Date", default=fields.Date.context_today, readonly=True)
     available_transition_ids = fields.Many2many(
         "crm.sales.process.transition",
         string="Available Transitions",
         compute="_compute_available_transition_ids",
     )
-    log_ids = fields.One2many(
-        "crm.sales.process.log", "process_id", string="Transition Log", readonly=True
-    )
+    log_ids = fields.One2many("crm.sales.process.log", "process_id", string="Transition Log", readonly=True)
     lead_ids = fields.One2many(
         "crm.lead",
         "sales_process_id",
@@ -163,12 +151,8 @@ class CrmSalesProcess(models.Model):
         help="Every lead and opportunity of the process, the closed ones included.",
     )
 
-    _lead_uniq = models.Constraint(
-        "UNIQUE(lead_id)", "A lead can start only one Sales Process."
-    )
-    _opportunity_uniq = models.Constraint(
-        "UNIQUE(opportunity_id)", "An opportunity belongs to only one Sales Process."
-    )
+    _lead_uniq = models.Constraint("UNIQUE(lead_id)", "A lead can start only one Sales Process.")
+    _opportunity_uniq = models.Constraint("UNIQUE(opportunity_id)", "An opportunity belongs to only one Sales Process.")
 
     @api.depends("step_id.record_type", "lead_id", "opportunity_id")
     def _compute_current_lead_id(self):
@@ -216,15 +200,11 @@ class CrmSalesProcess(models.Model):
     def _compute_available_transition_ids(self):
         available = self._available_transitions()
         for process in self:
-            process.available_transition_ids = available.get(
-                process, self.env["crm.sales.process.transition"]
-            )
+            process.available_transition_ids = available.get(process, self.env["crm.sales.process.transition"])
 
     @api.model
     def _read_group_step_ids(self, steps, domain):
-        workflows = steps.workflow_id or self.env[
-            "crm.sales.process.workflow"
-        ]._get_default()
+        workflows = steps.workflow_id or self.env["crm.sales.process.workflow"]._get_default()
         return steps.search([("workflow_id", "in", workflows.ids)])
 
     # ------------------------------------------------------------------
@@ -254,17 +234,14 @@ class CrmSalesProcess(models.Model):
         transitions = {}
         missing = self.env["crm.sales.process"]
         for workflow, processes in self.grouped("workflow_id").items():
-            transition = workflow.transition_ids.filtered(
-                lambda t: t.code == code and not t.is_start
-            )[:1]
+            transition = workflow.transition_ids.filtered(lambda t: t.code == code and not t.is_start)[:1]
             if not transition:
                 missing |= processes
             transitions.update(dict.fromkeys(processes, transition))
         if missing:
             raise UserError(
                 self.env._(
-                    'There is no transition "%(code)s" in the workflow of '
-                    "%(processes)s.",
+                    'There is no transition "%(code)s" in the workflow of %(processes)s.',
                     code=code,
                     processes=", ".join(f'"{p.display_name}"' for p in missing[:10]),
                 )
@@ -300,8 +277,8 @@ class CrmSalesProcess(models.Model):
         except LockError:
             raise UserError(
                 self.env._(
-                    "%(processes)s is being moved on by another user right now. "
-                    "Reload it to see its new step, then try again.",
+                    "%(processes)s is being moved on by another user (or changed by an "
+                    "automated task) right now. Reload it to see its new step, then try again.",
                     processes=", ".join(f'"{p.display_name}"' for p in self[:10]),
                 )
             ) from None
@@ -345,9 +322,7 @@ class CrmSalesProcess(models.Model):
             transition = transitions[process]
             record = process.current_lead_id
             if transition not in clean_by_transition:
-                clean_by_transition[transition] = self._clean_values(
-                    transition, values
-                )
+                clean_by_transition[transition] = self._clean_values(transition, values)
             problems = process._check_transition(transition, available)
             vals = dict(clean_by_transition[transition])
             if not problems:
@@ -364,8 +339,7 @@ class CrmSalesProcess(models.Model):
             if len(self) > 1:
                 message = (
                     self.env._(
-                        "Nothing was changed: %(count)s of %(total)s Sales Processes "
-                        "cannot take this transition.",
+                        "Nothing was changed: %(count)s of %(total)s Sales Processes cannot take this transition.",
                         count=len(errors),
                         total=len(self),
                     )
@@ -416,13 +390,9 @@ class CrmSalesProcess(models.Model):
         result = {}
         by_workflow = self.grouped("workflow_id")
         for workflow, processes in by_workflow.items():
-            candidates = workflow.transition_ids.filtered(
-                lambda t: not t.is_start and t._is_allowed_for_user(user)
-            )
+            candidates = workflow.transition_ids.filtered(lambda t: not t.is_start and t._is_allowed_for_user(user))
             # sets of ids: a recordset's "in" scans its ids
-            matching = {
-                t: set(t._matching_records(processes.current_lead_id)._ids) for t in candidates
-            }
+            matching = {t: set(t._matching_records(processes.current_lead_id)._ids) for t in candidates}
             from_steps = {t: set(t.from_step_ids._ids) for t in candidates}
             for process in processes:
                 step_id, record_id = process.step_id.id, process.current_lead_id.id
@@ -480,9 +450,7 @@ class CrmSalesProcess(models.Model):
             return None, None
         if field.type == "many2one":
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                return None, self.env._(
-                    "%(label)s must be a record id, not %(value)r", label=label, value=value
-                )
+                return None, self.env._("%(label)s must be a record id, not %(value)r", label=label, value=value)
             Comodel = self.env[field.comodel_name].with_context(active_test=False)
             Comodel.check_access("read")
             # one query: exists, passes the record rules, and is it active
@@ -500,15 +468,11 @@ class CrmSalesProcess(models.Model):
             return record.id, None
         if field.type in ("float", "monetary", "integer"):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                return None, self.env._(
-                    "%(label)s must be a number, not %(value)r", label=label, value=value
-                )
+                return None, self.env._("%(label)s must be a number, not %(value)r", label=label, value=value)
             if isinstance(value, float) and not math.isfinite(value):
                 return None, self.env._("%(label)s must be a finite number", label=label)
             if value < 0:
-                return None, self.env._(
-                    "%(label)s cannot be negative (%(value)s)", label=label, value=value
-                )
+                return None, self.env._("%(label)s cannot be negative (%(value)s)", label=label, value=value)
             if field.name == "probability" and value > 100:
                 return None, self.env._(
                     "%(label)s must be between 0 and 100 (%(value)s)",
@@ -529,9 +493,7 @@ class CrmSalesProcess(models.Model):
                 )
             return fields.Date.to_string(day), None
         if not isinstance(value, str):
-            return None, self.env._(
-                "%(label)s must be text, not %(value)r", label=label, value=value
-            )
+            return None, self.env._("%(label)s must be text, not %(value)r", label=label, value=value)
         if field.type == "html" and is_html_empty(value):
             return None, None
         value = value.strip()
@@ -572,9 +534,7 @@ class CrmSalesProcess(models.Model):
             if required and not vals.get(key) and vals.get(key) != 0
         ]
         if missing:
-            problems.append(
-                self.env._("missing %(fields)s", fields=", ".join(missing))
-            )
+            problems.append(self.env._("missing %(fields)s", fields=", ".join(missing)))
         problems += transition._missing_record_fields(record)
         checker = getattr(self, f"_check_values_{transition.effect}", None)
         if checker:
@@ -587,13 +547,9 @@ class CrmSalesProcess(models.Model):
         if not team:
             problems.append(self.env._("a B2B sales channel is required"))
         elif team.channel_type != "b2b":
-            problems.append(
-                self.env._(
-                    'the sales channel "%(team)s" is not a B2B channel', team=team.name
-                )
-            )
-        elif team != record.team_id and team.company_id and record.company_id and (
-            team.company_id != record.company_id
+            problems.append(self.env._('the sales channel "%(team)s" is not a B2B channel', team=team.name))
+        elif (
+            team != record.team_id and team.company_id and record.company_id and (team.company_id != record.company_id)
         ):
             problems.append(
                 self.env._(
@@ -603,24 +559,16 @@ class CrmSalesProcess(models.Model):
             )
         user = self.env["res.users"].browse(vals.get("user_id"))
         if user and user.share:
-            problems.append(
-                self.env._('the owner "%(user)s" is not an internal user', user=user.name)
-            )
+            problems.append(self.env._('the owner "%(user)s" is not an internal user', user=user.name))
         return problems
 
     def _check_values_qualify(self, vals, record):
         problems = []
         if not vals.get("partner_id") and not vals.get("company_name"):
-            problems.append(
-                self.env._("missing Customer: give an existing company or a company name")
-            )
+            problems.append(self.env._("missing Customer: give an existing company or a company name"))
         partner = self.env["res.partner"].browse(vals.get("partner_id"))
         if partner and not partner.is_company:
-            problems.append(
-                self.env._(
-                    'the customer "%(partner)s" must be a company', partner=partner.name
-                )
-            )
+            problems.append(self.env._('the customer "%(partner)s" must be a company', partner=partner.name))
         return problems
 
     def _check_values_develop(self, vals, record):
@@ -649,9 +597,9 @@ class CrmSalesProcess(models.Model):
         for (team_id, user_id, date_start), processes in groups.items():
             processes.sudo().write({"date_start": date_start})
             leads = processes._plan_records(plans)
-            leads.filtered(
-                lambda lead, t=team_id, u=user_id: lead.team_id.id != t or lead.user_id.id != u
-            ).write({"team_id": team_id, "user_id": user_id})
+            leads.filtered(lambda lead, t=team_id, u=user_id: lead.team_id.id != t or lead.user_id.id != u).write(
+                {"team_id": team_id, "user_id": user_id}
+            )
 
     def _effect_qualify(self, transition, plans):
         companies = self._qualify_companies(plans)
@@ -697,12 +645,8 @@ class CrmSalesProcess(models.Model):
             for name in to_create:
                 first = wanted[name][0]
                 lead = plans[first]["record"]
-                vals_list.append(
-                    lead._prepare_customer_values(
-                        plans[first]["values"]["company_name"], is_company=True
-                    )
-                )
-            for name, partner in zip(to_create, Partner.create(vals_list)):
+                vals_list.append(lead._prepare_customer_values(plans[first]["values"]["company_name"], is_company=True))
+            for name, partner in zip(to_create, Partner.create(vals_list), strict=False):
                 found[name] = partner
         for name, processes in wanted.items():
             for process in processes:
@@ -733,8 +677,7 @@ class CrmSalesProcess(models.Model):
                         process._refusal(
                             plans[process]["transition"],
                             self.env._(
-                                'the lead\'s contact "%(contact)s" belongs to '
-                                '"%(other)s", not to "%(company)s"',
+                                'the lead\'s contact "%(contact)s" belongs to "%(other)s", not to "%(company)s"',
                                 contact=partner.display_name,
                                 other=partner.commercial_partner_id.name,
                                 company=company.name,
@@ -747,9 +690,7 @@ class CrmSalesProcess(models.Model):
             )
             if contact_name:
                 to_create.append(
-                    (process, lead._prepare_customer_values(
-                        contact_name, is_company=False, parent_id=company.id
-                    ))
+                    (process, lead._prepare_customer_values(contact_name, is_company=False, parent_id=company.id))
                 )
             else:
                 result[process] = company
@@ -757,7 +698,7 @@ class CrmSalesProcess(models.Model):
             partners.write({"parent_id": company.id})
         if to_create:
             created = Partner.create([vals for __, vals in to_create])
-            for (process, __), partner in zip(to_create, created):
+            for (process, __), partner in zip(to_create, created, strict=False):
                 result[process] = partner
         return result
 
@@ -770,9 +711,7 @@ class CrmSalesProcess(models.Model):
                 Markup('<div style="margin-bottom: 4px;"><p>%s:</p>%s<br /></div>')
                 % (self.env._("Disqualified"), plaintext2html(reason))
             )
-        disqualified = self.env.ref(
-            "crm_sales_process.lost_reason_disqualified", raise_if_not_found=False
-        )
+        disqualified = self.env.ref("crm_sales_process.lost_reason_disqualified", raise_if_not_found=False)
         leads.action_set_lost(lost_reason_id=disqualified.id if disqualified else False)
 
     def _effect_follow_up(self, transition, plans):
@@ -861,7 +800,7 @@ class CrmSalesProcess(models.Model):
         originals = self._plan_records(plans)
         vals_list = originals.with_context(active_test=False).copy_data(default)
         to_step = plans[self[:1]]["transition"].to_step_id
-        for vals, process in zip(vals_list, self):
+        for vals, process in zip(vals_list, self, strict=False):
             # linked at creation: its creation message already shows the step
             vals.update(
                 sales_process_origin_id=plans[process]["record"].id,
@@ -879,7 +818,7 @@ class CrmSalesProcess(models.Model):
                     stages[team] = self.env["crm.lead"]._stage_find(team_id=team, domain=[("fold", "=", False)]).id
                 vals["stage_id"] = stages[team]
         copies = self.env["crm.lead"].create(vals_list)
-        by_original = dict(zip(originals, copies))
+        by_original = dict(zip(originals, copies, strict=False))
         return {process: by_original[plans[process]["record"]] for process in self}
 
     def _plan_records(self, plans):
@@ -1030,9 +969,7 @@ class CrmSalesProcess(models.Model):
         """The processes past their step's maximum days, not yet reminded
         for this stay, in id order."""
         now = fields.Datetime.now()
-        steps = self.env["crm.sales.process.step"].search(
-            [("max_days", ">", 0), ("is_final", "=", False)]
-        )
+        steps = self.env["crm.sales.process.step"].search([("max_days", ">", 0), ("is_final", "=", False)])
         if not steps:
             return self.browse()
         domain = Domain.OR(
@@ -1052,9 +989,7 @@ class CrmSalesProcess(models.Model):
     def _remind_overdue(self):
         """One activity for the owner of each process, and the mark of the
         step it was reminded for, in the same transaction."""
-        activity_type = self.env.ref(
-            "crm_sales_process.mail_activity_type_step_overdue", raise_if_not_found=False
-        )
+        activity_type = self.env.ref("crm_sales_process.mail_activity_type_step_overdue", raise_if_not_found=False)
         lead_model = self.env["ir.model"]._get_id("crm.lead")
         vals_list = []
         for step, processes in self.grouped("step_id").items():
@@ -1062,23 +997,25 @@ class CrmSalesProcess(models.Model):
             available = with_record._available_transitions()
             for process in with_record:
                 names = ", ".join(available[process].mapped("name"))
-                vals_list.append({
-                    "res_model_id": lead_model,
-                    "res_id": process.current_lead_id.id,
-                    "activity_type_id": activity_type.id if activity_type else False,
-                    "user_id": (process.user_id or process.team_id.user_id or self.env.user).id,
-                    "date_deadline": fields.Date.context_today(self),
-                    "summary": self.env._('Overdue in step "%(step)s"', step=step.name),
-                    "note": self.env._(
-                        '"%(process)s" has been in step "%(step)s" for %(days)s days, more than the '
-                        "%(max)s days it allows. Next moves: %(names)s.",
-                        process=process.name,
-                        step=step.name,
-                        days=process.days_in_step,
-                        max=step.max_days,
-                        names=names or self.env._("none"),
-                    ),
-                })
+                vals_list.append(
+                    {
+                        "res_model_id": lead_model,
+                        "res_id": process.current_lead_id.id,
+                        "activity_type_id": activity_type.id if activity_type else False,
+                        "user_id": (process.user_id or process.team_id.user_id or self.env.user).id,
+                        "date_deadline": fields.Date.context_today(self),
+                        "summary": self.env._('Overdue in step "%(step)s"', step=step.name),
+                        "note": self.env._(
+                            '"%(process)s" has been in step "%(step)s" for %(days)s days, more than the '
+                            "%(max)s days it allows. Next moves: %(names)s.",
+                            process=process.name,
+                            step=step.name,
+                            days=process.days_in_step,
+                            max=step.max_days,
+                            names=names or self.env._("none"),
+                        ),
+                    }
+                )
             processes.write({"overdue_step_id": step.id})
         self.env["mail.activity"].sudo().create(vals_list)
 
@@ -1133,8 +1070,7 @@ class CrmSalesProcess(models.Model):
                 if not start:
                     raise UserError(
                         self.env._(
-                            'The workflow "%(workflow)s" of channel "%(team)s" has no '
-                            "start transition for a %(type)s.",
+                            'The workflow "%(workflow)s" of channel "%(team)s" has no start transition for a %(type)s.',
                             workflow=team.sales_process_workflow_id.name,
                             team=team.name,
                             type=record_type,
@@ -1157,7 +1093,7 @@ class CrmSalesProcess(models.Model):
                     ]
                 )
             processes._run(
-                {process: transitions[lead] for process, lead in zip(processes, leads)},
+                {process: transitions[lead] for process, lead in zip(processes, leads, strict=False)},
                 values,
             )
         return processes.id if single else processes.ids
@@ -1183,10 +1119,7 @@ class CrmSalesProcess(models.Model):
             return self._write_step_as_transition(vals)
         if {"workflow_id", "lead_id", "opportunity_id"} & set(vals) and not in_engine():
             raise UserError(
-                self.env._(
-                    "The workflow, lead and opportunity of a Sales Process are set "
-                    "by its transitions only."
-                )
+                self.env._("The workflow, lead and opportunity of a Sales Process are set by its transitions only.")
             )
         return super().write(vals)
 
@@ -1210,8 +1143,7 @@ class CrmSalesProcess(models.Model):
         if not transition:
             raise UserError(
                 self.env._(
-                    'No transition leads "%(process)s" from "%(from)s" to "%(to)s". '
-                    "Available now: %(names)s.",
+                    'No transition leads "%(process)s" from "%(from)s" to "%(to)s". Available now: %(names)s.',
                     process=self.display_name,
                     **{"from": self.step_id.name},
                     to=step.name,
@@ -1228,9 +1160,7 @@ class CrmSalesProcess(models.Model):
         if step == self.step_id:
             return True
         transition = self._transition_to(step)
-        return self.env["crm.sales.process.transition.wizard"]._open_for(
-            self, transition, ask_confirmation=True
-        )
+        return self.env["crm.sales.process.transition.wizard"]._open_for(self, transition, ask_confirmation=True)
 
     def _run_with_suggestions(self, transitions, values=None):
         """Run on each process its transition (``transitions``: {process:
@@ -1271,9 +1201,7 @@ class CrmSalesProcess(models.Model):
         elif effect == "develop":
             vals = {
                 "partner_id": lead.partner_id.commercial_partner_id.id,
-                "contact_id": lead.partner_id.id
-                if lead.partner_id and not lead.partner_id.is_company
-                else False,
+                "contact_id": lead.partner_id.id if lead.partner_id and not lead.partner_id.is_company else False,
                 "budget_amount": lead.budget_amount,
                 "probability": lead.probability,
                 "customer_need": lead.customer_need,
@@ -1291,9 +1219,11 @@ class CrmSalesProcess(models.Model):
     def action_open_transition(self):
         """Button of a transition: open its form, or run it when it takes
         no values and asks no confirmation."""
-        transition = self.env["crm.sales.process.transition"].browse(
-            self.env.context.get("sales_process_transition_id")
-        ).exists()
+        transition = (
+            self.env["crm.sales.process.transition"]
+            .browse(self.env.context.get("sales_process_transition_id"))
+            .exists()
+        )
         if not transition:
             raise UserError(self.env._("This transition no longer exists; reload the page."))
         return self.env["crm.sales.process.transition.wizard"]._open_for(self, transition)
@@ -1312,9 +1242,7 @@ class CrmSalesProcess(models.Model):
     def _get_view(self, view_id=None, view_type="form", **options):
         arch, view = super()._get_view(view_id, view_type, **options)
         if view_type == "form":
-            self.env["crm.sales.process.transition"]._inject_header_buttons(
-                arch, "available_transition_ids"
-            )
+            self.env["crm.sales.process.transition"]._inject_header_buttons(arch, "available_transition_ids")
         return arch, view
 
     def action_open_current_lead(self):

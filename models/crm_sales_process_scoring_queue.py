@@ -52,6 +52,15 @@ class CrmSalesProcessScoringQueue(models.Model):
     def _count_after_commit(self, ids):
         """Count the rows ``ids`` now; a failure leaves them to the cron (the
         transition has committed: its caller must not see an error)."""
+        self._count_in_own_transaction(ids)
+
+    @api.model
+    def _cron_count(self):
+        # in a transaction of its own, as the counts after commit: the cron's
+        # cursor has locked its job already, so it cannot be read committed
+        self._count_in_own_transaction(None)
+
+    def _count_in_own_transaction(self, ids):
         for attempt in range(1, 6):
             try:
                 with self.env.registry.cursor() as cr:
@@ -59,14 +68,10 @@ class CrmSalesProcessScoringQueue(models.Model):
                 return
             except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected):
                 time.sleep(random.uniform(0, 0.1 * 2**attempt))
-            except Exception as error:  # noqa: BLE001 -- safe in the queue
-                _logger.info("Lead scoring counts left to the cron: %s", error)
+            except Exception as error:  # noqa: BLE001 -- the rows stay queued
+                _logger.info("Lead scoring counts left to the next run of the cron: %s", error)
                 return
-        _logger.info("Lead scoring counts of %s transition(s) left to the cron.", len(ids))
-
-    @api.model
-    def _cron_count(self):
-        self._count()
+        _logger.info("Lead scoring counts left to the next run of the cron (%s).", "all" if ids is None else len(ids))
 
     @api.model
     def _count(self, ids=None):
@@ -75,8 +80,8 @@ class CrmSalesProcessScoringQueue(models.Model):
 
         In read committed behind locks: a counter waits for the one before
         it and reads what it committed, where a snapshot of the shared rows
-        would fail under load. (A cursor already mid-transaction, a test's or
-        the cron's, keeps its isolation.)"""
+        would fail under load. (A cursor already mid-transaction, a test's,
+        keeps its isolation.)"""
         cr = self.env.cr
         if cr.connection.get_transaction_status() == TRANSACTION_STATUS_IDLE:
             cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)

@@ -79,8 +79,12 @@ def median(counters):
 def row(name, size, ours, native, goal):
     ROWS.append((name, size, ours, native, goal))
     # progress: the table comes at the end, after minutes
-    print(f"  measured {name} ({size}): {ours.queries} vs {native.queries} queries, "
-          f"{ours.seconds * 1000:.0f} vs {native.seconds * 1000:.0f} ms", file=sys.stderr, flush=True)
+    print(
+        f"  measured {name} ({size}): {ours.queries} vs {native.queries} queries, "
+        f"{ours.seconds * 1000:.0f} vs {native.seconds * 1000:.0f} ms",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def ratio(a, b):
@@ -90,13 +94,21 @@ def ratio(a, b):
 class Bench:
     def __init__(self, env):
         self.env = env
-        self.manager = env["res.users"].search([("login", "=", "bench_manager")]) or env["res.users"].create({
-            "name": "Bench Manager", "login": "bench_manager", "email": "bench@example.com",
-            "group_ids": [(6, 0, [env.ref("sales_team.group_sale_manager").id])],
-        })
-        self.team = env["crm.team"].search([("name", "=", "Bench B2B")]) or env["crm.team"].create({
-            "name": "Bench B2B", "channel_type": "b2b", "member_ids": [(6, 0, self.manager.ids)],
-        })
+        self.manager = env["res.users"].search([("login", "=", "bench_manager")]) or env["res.users"].create(
+            {
+                "name": "Bench Manager",
+                "login": "bench_manager",
+                "email": "bench@example.com",
+                "group_ids": [(6, 0, [env.ref("sales_team.group_sale_manager").id])],
+            }
+        )
+        self.team = env["crm.team"].search([("name", "=", "Bench B2B")]) or env["crm.team"].create(
+            {
+                "name": "Bench B2B",
+                "channel_type": "b2b",
+                "member_ids": [(6, 0, self.manager.ids)],
+            }
+        )
         self.reason = env.ref("crm_sales_process.lost_reason_outsold")
         self.customer = env["res.partner"].create({"name": "Bench Customer", "is_company": True})
         self.menv = env(user=self.manager)
@@ -106,16 +118,19 @@ class Bench:
         """``count`` fresh leads alike: a contact, an email, a company name
         (25 companies, several leads each, as in B2B)."""
         self.seq += 1
-        vals = [{
-            "name": f"Bench {self.seq} lead {i}",
-            "type": type,
-            "team_id": self.team.id,
-            "user_id": self.manager.id,
-            "contact_name": f"Contact {self.seq}-{i}",
-            "email_from": f"contact{self.seq}x{i}@bench{i % 25}.example.com",
-            "partner_name": f"Bench Company {self.seq}-{i % 25}",
-            "expected_revenue": 1000 + i,
-        } for i in range(count)]
+        vals = [
+            {
+                "name": f"Bench {self.seq} lead {i}",
+                "type": type,
+                "team_id": self.team.id,
+                "user_id": self.manager.id,
+                "contact_name": f"Contact {self.seq}-{i}",
+                "email_from": f"contact{self.seq}x{i}@bench{i % 25}.example.com",
+                "partner_name": f"Bench Company {self.seq}-{i % 25}",
+                "expected_revenue": 1000 + i,
+            }
+            for i in range(count)
+        ]
         return self.menv["crm.lead"].with_context(mail_create_nolog=True).create(vals)
 
     def processes(self, leads):
@@ -170,8 +185,11 @@ class Bench:
             ours.run_transition("close_as_lost", {"lost_reason_id": self.reason.id})
         with measure(self.env) as n:
             native.action_set_lost(lost_reason_id=self.reason.id, **extra)
-        assert set(native.mapped("won_status")) == {"lost"} == set(
-            ours.opportunity_id.with_context(active_test=False).mapped("won_status"))
+        assert (
+            set(native.mapped("won_status"))
+            == {"lost"}
+            == set(ours.opportunity_id.with_context(active_test=False).mapped("won_status"))
+        )
         return o, n
 
     # -- c. reopen / reactivate vs a plain copy() of the same records ------------
@@ -239,9 +257,7 @@ class Bench:
         while existing < count:
             size = min(2000, count - existing)
             opportunities = self.leads(size, "opportunity").sudo()
-            self.env["crm.sales.process"].with_context(tracking_disable=True).start_from_opportunity(
-                opportunities.ids
-            )
+            self.env["crm.sales.process"].with_context(tracking_disable=True).start_from_opportunity(opportunities.ids)
             existing += size
             self.env.cr.commit()
             self.env.invalidate_all()
@@ -260,8 +276,10 @@ class Bench:
         cr = self.env.cr
         steps = {s.code: s.id for s in self.env.ref("crm_sales_process.workflow_b2b").step_ids}
         transitions = {t.code: t.id for t in self.env.ref("crm_sales_process.workflow_b2b").transition_ids}
-        cr.execute("SELECT count(*) FROM crm_sales_process_log WHERE transition_id != %s",
-                   [transitions["start_from_opportunity"]])
+        cr.execute(
+            "SELECT count(*) FROM crm_sales_process_log WHERE transition_id != %s",
+            [transitions["start_from_opportunity"]],
+        )
         if cr.fetchone()[0]:
             return  # already there (a second run on a kept database)
         print("  adding 4 log lines per process by SQL...", file=sys.stderr, flush=True)
@@ -293,9 +311,12 @@ class Bench:
              WHERE log.lead_id = lead.id AND log.transition_id = %(start)s;
             """,
             {
-                "start": transitions["start_from_opportunity"], "close_lost": transitions["close_as_lost"],
-                "close_won": transitions["close_as_won"], "reopen": transitions["reopen"],
-                "new_opp": steps["new_opportunity"], "lost": steps["lost_opportunity"],
+                "start": transitions["start_from_opportunity"],
+                "close_lost": transitions["close_as_lost"],
+                "close_won": transitions["close_as_won"],
+                "reopen": transitions["reopen"],
+                "new_opp": steps["new_opportunity"],
+                "lost": steps["lost_opportunity"],
                 "won": steps["won_opportunity"],
             },
         )
@@ -318,16 +339,32 @@ class Bench:
         (crm.crm_opportunity_report_action: opportunities, stage by month,
         expected revenue prorated)."""
         pipeline = self.pivot(
-            "crm.lead", [("type", "=", "opportunity")], ["stage_id"], ["create_date:month"],
+            "crm.lead",
+            [("type", "=", "opportunity")],
+            ["stage_id"],
+            ["create_date:month"],
             ["prorated_revenue:sum", "__count"],
         )
         facts = self.pivot(
-            "crm.sales.process.report", [], ["from_step_id"], ["date:month"],
-            ["qualification_rate:avg", "win_rate:avg", "first_pass_win_rate:avg", "reopened_win_rate:avg",
-             "is_won:sum", "days_in_step:avg", "__count"],
+            "crm.sales.process.report",
+            [],
+            ["from_step_id"],
+            ["date:month"],
+            [
+                "qualification_rate:avg",
+                "win_rate:avg",
+                "first_pass_win_rate:avg",
+                "reopened_win_rate:avg",
+                "is_won:sum",
+                "days_in_step:avg",
+                "__count",
+            ],
         )
         percentiles = self.pivot(
-            "crm.sales.process.step.time.report", [], ["step_id"], ["date_left:month"],
+            "crm.sales.process.step.time.report",
+            [],
+            ["step_id"],
+            ["date_left:month"],
             ["days:avg", "days_median:avg", "days_p90:avg", "__count"],
         )
         Report = self.menv["crm.sales.process.report"]
@@ -337,13 +374,28 @@ class Bench:
             "time in step pivot (median, p90), step x month": (percentiles, pipeline, (2.0, 2.0)),
             "funnel of every process": (lambda: Report.get_funnel_data([]), pipeline, (None, None)),
             "Stuck filter, first page": (
-                lambda: Process.search([("is_stuck", "=", True)], limit=80), pipeline, (None, None)),
+                lambda: Process.search([("is_stuck", "=", True)], limit=80),
+                pipeline,
+                (None, None),
+            ),
             "step visits pivot, step x month": (
-                self.pivot("crm.sales.process.visit.report", [], ["step_id"], ["date_entered:month"],
-                           ["days:avg", "__count"]), pipeline, (None, None)),
+                self.pivot(
+                    "crm.sales.process.visit.report", [], ["step_id"], ["date_entered:month"], ["days:avg", "__count"]
+                ),
+                pipeline,
+                (None, None),
+            ),
             "deal journeys pivot, owner x outcome": (
-                self.pivot("crm.sales.process.journey.report", [], ["user_id"], ["outcome"],
-                           ["lead_to_won_rate:avg", "cycle_days:avg", "__count"]), pipeline, (None, None)),
+                self.pivot(
+                    "crm.sales.process.journey.report",
+                    [],
+                    ["user_id"],
+                    ["outcome"],
+                    ["lead_to_won_rate:avg", "cycle_days:avg", "__count"],
+                ),
+                pipeline,
+                (None, None),
+            ),
         }
         return {name: (*self.compare(ours, native), goal) for name, (ours, native, goal) in rows.items()}
 
@@ -355,8 +407,7 @@ class Bench:
         cr.execute("SELECT count(*) FROM crm_sales_process_log")
         lines = cr.fetchone()[0]
         cr.execute(
-            "SELECT column_name FROM information_schema.columns"
-            " WHERE table_name = 'crm_lead' AND column_name != 'id'"
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'crm_lead' AND column_name != 'id'"
         )
         columns = ", ".join(f'"{name}"' for (name,) in cr.fetchall())
         print(f"  copying the opportunities by SQL up to {lines} leads...", file=sys.stderr, flush=True)
@@ -368,16 +419,32 @@ class Bench:
         self.env.invalidate_all()
         cr.execute("SELECT count(*) FROM crm_lead WHERE type = 'opportunity'")
         pipeline = self.pivot(
-            "crm.lead", [("type", "=", "opportunity")], ["stage_id"], ["create_date:month"],
+            "crm.lead",
+            [("type", "=", "opportunity")],
+            ["stage_id"],
+            ["create_date:month"],
             ["prorated_revenue:sum", "__count"],
         )
         facts = self.pivot(
-            "crm.sales.process.report", [], ["from_step_id"], ["date:month"],
-            ["qualification_rate:avg", "win_rate:avg", "first_pass_win_rate:avg", "reopened_win_rate:avg",
-             "is_won:sum", "days_in_step:avg", "__count"],
+            "crm.sales.process.report",
+            [],
+            ["from_step_id"],
+            ["date:month"],
+            [
+                "qualification_rate:avg",
+                "win_rate:avg",
+                "first_pass_win_rate:avg",
+                "reopened_win_rate:avg",
+                "is_won:sum",
+                "days_in_step:avg",
+                "__count",
+            ],
         )
         percentiles = self.pivot(
-            "crm.sales.process.step.time.report", [], ["step_id"], ["date_left:month"],
+            "crm.sales.process.step.time.report",
+            [],
+            ["step_id"],
+            ["date_left:month"],
             ["days:avg", "days_median:avg", "days_p90:avg", "__count"],
         )
         return cr.fetchone()[0], {
@@ -416,12 +483,16 @@ class Bench:
         pipeline = [("type", "=", "opportunity")]
         results = {}
         for name, ours_fn, native_fn in (
-            ("read_group by step / by stage",
-             lambda: Process.formatted_read_group([], ["step_id"], ["__count"]),
-             lambda: Lead.formatted_read_group(pipeline, ["stage_id"], ["__count"])),
-            ("first list page (80)",
-             self.list_page("crm.sales.process", "crm_sales_process.crm_sales_process_view_list", []),
-             self.list_page("crm.lead", "crm.crm_case_tree_view_oppor", pipeline)),
+            (
+                "read_group by step / by stage",
+                lambda: Process.formatted_read_group([], ["step_id"], ["__count"]),
+                lambda: Lead.formatted_read_group(pipeline, ["stage_id"], ["__count"]),
+            ),
+            (
+                "first list page (80)",
+                self.list_page("crm.sales.process", "crm_sales_process.crm_sales_process_view_list", []),
+                self.list_page("crm.lead", "crm.crm_case_tree_view_oppor", pipeline),
+            ),
         ):
             ours_fn(), native_fn()  # warm
             runs = []
@@ -467,8 +538,12 @@ def main():
             batch = args.batch
             row("b. close_as_won vs action_set_won", batch, *bench.close_won(batch), goal=(1.0, 1.2))
             row("b. close_as_lost vs action_set_lost", batch, *bench.close_lost(batch), goal=(1.0, 1.2))
-            row("b. close_as_lost vs set_lost + revenue 0", batch, *bench.close_lost(batch, same_effect=True),
-                goal=(1.0, 1.2))
+            row(
+                "b. close_as_lost vs set_lost + revenue 0",
+                batch,
+                *bench.close_lost(batch, same_effect=True),
+                goal=(1.0, 1.2),
+            )
             row("c. reopen vs copy()", batch, *bench.reopen(batch), goal=(1.0, 1.2))
             row("c. reactivate vs copy()", batch, *bench.reactivate(batch), goal=(1.0, 1.2))
             row("d. lead form get_views, warm (x20)", 1, *bench.form(warm=True), goal=(1.1, 1.1))
@@ -499,8 +574,19 @@ def print_table():
         qr, tr = ratio(o.queries, n.queries), ratio(o.seconds, n.seconds)
         ok = (qgoal is None or qr <= qgoal) and (tgoal is None or tr <= tgoal)
         goal = "-" if qgoal is None else f"q<={qgoal} t<={tgoal} {'met' if ok else 'MISSED'}"
-        lines.append((name, str(size), str(o.queries), str(n.queries), f"{qr:.2f}",
-                      f"{o.seconds * 1000:.0f} ms", f"{n.seconds * 1000:.0f} ms", f"{tr:.2f}", goal))
+        lines.append(
+            (
+                name,
+                str(size),
+                str(o.queries),
+                str(n.queries),
+                f"{qr:.2f}",
+                f"{o.seconds * 1000:.0f} ms",
+                f"{n.seconds * 1000:.0f} ms",
+                f"{tr:.2f}",
+                goal,
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for i, line in enumerate(lines):
         print(" | ".join(cell.ljust(widths[j]) for j, cell in enumerate(line)))

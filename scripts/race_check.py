@@ -42,8 +42,13 @@ def race(args, label, make_call):
             results[i] = (i, "ok", make_call(call, i))
         except xmlrpc.client.Fault as fault:
             message = fault.faultString.strip().splitlines()[-1] if fault.faultString else ""
-            kind = "error" if "Traceback" in fault.faultString and "UserError" not in fault.faultString \
-                and "AccessError" not in fault.faultString else "refused"
+            kind = (
+                "error"
+                if "Traceback" in fault.faultString
+                and "UserError" not in fault.faultString
+                and "AccessError" not in fault.faultString
+                else "refused"
+            )
             results[i] = (i, kind, message)
         except Exception as error:  # noqa: BLE001 -- reported as an error of the run
             results[i] = (i, "error", repr(error))
@@ -54,6 +59,30 @@ def race(args, label, make_call):
     for thread in threads:
         thread.join()
     return results
+
+
+def audit(call, tag, team_id, lead_ids, process_ids, problems):
+    """Add to ``problems`` what the races left wrong; return {step code: processes}."""
+    processes = call("crm.sales.process", "read", process_ids, ["step_code", "log_ids", "lead_ids"])
+    companies = call("res.partner", "search_read", [("name", "=like", f"Race {tag} Co %")], ["name"])
+    by_process = {}
+    for company in companies:
+        by_process.setdefault(int(company["name"].split()[3]), []).append(company["name"])
+    for process in processes:
+        if len(process["log_ids"]) != 2:
+            problems.append(f"process {process['id']}: {len(process['log_ids'])} log lines, expected 2")
+        if len(process["lead_ids"]) != 1:
+            problems.append(f"process {process['id']}: {len(process['lead_ids'])} records, expected 1")
+        expected = 1 if process["step_code"] == "new_opportunity" else 0
+        if len(by_process.get(process["id"], [])) != expected:
+            problems.append(f"process {process['id']}: companies {by_process.get(process['id'])}")
+    leads = call("crm.lead", "search_count", [("team_id", "=", team_id), ("active", "in", [True, False])])
+    if leads != len(lead_ids):
+        problems.append(f"{leads} leads in the race channel, expected {len(lead_ids)}")
+    steps = {}
+    for process in processes:
+        steps[process["step_code"]] = steps.get(process["step_code"], 0) + 1
+    return steps
 
 
 def main():
@@ -99,33 +128,21 @@ def main():
     #    qualify and disqualify on the same process
     print(f"{len(process_ids)} transition races, {args.clients} clients each...", flush=True)
     for n, process_id in enumerate(process_ids):
+
         def transition(c, i, process_id=process_id, n=n):
             if i % 2 and n % 2:
                 return c("crm.sales.process", "run_transition", [process_id], "disqualify", {"reason": "race"})
-            return c("crm.sales.process", "run_transition", [process_id], "qualify",
-                     {"company_name": f"Race {tag} Co {process_id} client {i}"})
+            return c(
+                "crm.sales.process",
+                "run_transition",
+                [process_id],
+                "qualify",
+                {"company_name": f"Race {tag} Co {process_id} client {i}"},
+            )
+
         check(f"transition process {process_id}", race(args, "transition", transition))
 
-    # 3. audit
-    processes = call("crm.sales.process", "read", process_ids, ["step_code", "log_ids", "lead_ids"])
-    companies = call("res.partner", "search_read", [("name", "=like", f"Race {tag} Co %")], ["name"])
-    by_process = {}
-    for company in companies:
-        by_process.setdefault(int(company["name"].split()[3]), []).append(company["name"])
-    for process in processes:
-        if len(process["log_ids"]) != 2:
-            problems.append(f"process {process['id']}: {len(process['log_ids'])} log lines, expected 2")
-        if len(process["lead_ids"]) != 1:
-            problems.append(f"process {process['id']}: {len(process['lead_ids'])} records, expected 1")
-        expected = 1 if process["step_code"] == "new_opportunity" else 0
-        if len(by_process.get(process["id"], [])) != expected:
-            problems.append(f"process {process['id']}: companies {by_process.get(process['id'])}")
-    leads = call("crm.lead", "search_count", [("team_id", "=", team_id), ("active", "in", [True, False])])
-    if leads != len(lead_ids):
-        problems.append(f"{leads} leads in the race channel, expected {len(lead_ids)}")
-    steps = {}
-    for process in processes:
-        steps[process["step_code"]] = steps.get(process["step_code"], 0) + 1
+    steps = audit(call, tag, team_id, lead_ids, process_ids, problems)
     print(f"{len(lead_ids)} start races and {len(process_ids)} transition races, {args.clients} clients each")
     print(f"calls: {tally['ok']} succeeded, {tally['refused']} refused cleanly, {tally['error']} failed uncleanly")
     print(f"steps after the races: {steps}")

@@ -30,7 +30,7 @@ class _CleanCopyReader(TranslationModuleReader):
 
     def _export_translatable_resources(self):
         self._path_list = [(self._folder, True)]
-        super()._export_translatable_resources()
+        return super()._export_translatable_resources()
 
 
 @tagged("post_install", "-at_install")

@@ -31,22 +31,33 @@ class TestWorkflowConfig(SalesProcessCase):
         """The customization of the acceptance: a Negotiation step between
         Developed and Won, reached by Negotiate, gated three ways."""
         stage = self.env["crm.stage"].create({"name": "SP Negotiation", "sequence": 4})
-        negotiation = self.env["crm.sales.process.step"].create({
-            "workflow_id": workflow.id, "code": "negotiation", "name": "Negotiation",
-            "sequence": 45, "record_type": "opportunity", "stage_id": stage.id, "max_days": 7,
-            "guidance": "<p>Agree on the price.</p>",
-        })
-        negotiate = self.env["crm.sales.process.transition"].create({
-            "workflow_id": workflow.id, "code": "negotiate", "name": "Negotiate", "sequence": 55,
-            "effect": "none", "button_style": "primary",
-            "from_step_ids": [Command.set(self._step(workflow, "developed_opportunity").ids)],
-            "to_step_id": negotiation.id,
-            "group_ids": [Command.set(self.env.ref("sales_team.group_sale_salesman_all_leads").ids)],
-            "domain": "[('expected_revenue', '>', 1000)]",
-            "required_field_ids": [Command.set(
-                self.env["ir.model.fields"]._get("crm.lead", "date_deadline").ids
-            )],
-        })
+        negotiation = self.env["crm.sales.process.step"].create(
+            {
+                "workflow_id": workflow.id,
+                "code": "negotiation",
+                "name": "Negotiation",
+                "sequence": 45,
+                "record_type": "opportunity",
+                "stage_id": stage.id,
+                "max_days": 7,
+                "guidance": "<p>Agree on the price.</p>",
+            }
+        )
+        negotiate = self.env["crm.sales.process.transition"].create(
+            {
+                "workflow_id": workflow.id,
+                "code": "negotiate",
+                "name": "Negotiate",
+                "sequence": 55,
+                "effect": "none",
+                "button_style": "primary",
+                "from_step_ids": [Command.set(self._step(workflow, "developed_opportunity").ids)],
+                "to_step_id": negotiation.id,
+                "group_ids": [Command.set(self.env.ref("sales_team.group_sale_salesman_all_leads").ids)],
+                "domain": "[('expected_revenue', '>', 1000)]",
+                "required_field_ids": [Command.set(self.env["ir.model.fields"]._get("crm.lead", "date_deadline").ids)],
+            }
+        )
         for code in ("close_as_won", "close_as_lost"):
             self._transition(workflow, code).from_step_ids |= negotiation
         return negotiation, negotiate
@@ -57,9 +68,7 @@ class TestWorkflowConfig(SalesProcessCase):
         running = self._process_at("developed_opportunity")
         clone = self._clone()
         self.assertEqual(self.workflow.with_user(self.manager).copy().name, "B2B Sales Process (copy)")
-        self.assertEqual(
-            sorted(clone.step_ids.mapped("code")), sorted(self.workflow.step_ids.mapped("code"))
-        )
+        self.assertEqual(sorted(clone.step_ids.mapped("code")), sorted(self.workflow.step_ids.mapped("code")))
         self.assertEqual(
             sorted(clone.transition_ids.mapped("code")), sorted(self.workflow.transition_ids.mapped("code"))
         )
@@ -136,10 +145,14 @@ class TestWorkflowConfig(SalesProcessCase):
 
     def test_server_action_runs_after_the_effect(self):
         clone = self._clone()
-        action = self.env["ir.actions.server"].create({
-            "name": "SP set priority", "model_id": self.env["ir.model"]._get_id("crm.lead"),
-            "state": "code", "code": "records.write({'priority': '3'})",
-        })
+        action = self.env["ir.actions.server"].create(
+            {
+                "name": "SP set priority",
+                "model_id": self.env["ir.model"]._get_id("crm.lead"),
+                "state": "code",
+                "code": "records.write({'priority': '3'})",
+            }
+        )
         self._transition(clone, "qualify").server_action_id = action
         self.team.sales_process_workflow_id = clone
         process = self._start(user=self.salesman)
@@ -149,10 +162,14 @@ class TestWorkflowConfig(SalesProcessCase):
 
     def test_failing_server_action_undoes_the_transition(self):
         clone = self._clone()
-        action = self.env["ir.actions.server"].create({
-            "name": "SP refuse", "model_id": self.env["ir.model"]._get_id("crm.lead"),
-            "state": "code", "code": "raise UserError('Not on Fridays')",
-        })
+        action = self.env["ir.actions.server"].create(
+            {
+                "name": "SP refuse",
+                "model_id": self.env["ir.model"]._get_id("crm.lead"),
+                "state": "code",
+                "code": "raise UserError('Not on Fridays')",
+            }
+        )
         self._transition(clone, "qualify").server_action_id = action
         self.team.sales_process_workflow_id = clone
         process = self._start(user=self.salesman)
@@ -168,13 +185,31 @@ class TestWorkflowConfig(SalesProcessCase):
         Step = self.env["crm.sales.process.step"].with_user(self.manager)
         Transition = self.env["crm.sales.process.transition"].with_user(self.manager)
         talk = Step.create({"workflow_id": workflow.id, "code": "talk", "name": "Talk", "record_type": "opportunity"})
-        done = Step.create({"workflow_id": workflow.id, "code": "done", "name": "Done", "record_type": "opportunity",
-                            "outcome": "won", "is_final": True, "readonly": True})
+        done = Step.create(
+            {
+                "workflow_id": workflow.id,
+                "code": "done",
+                "name": "Done",
+                "record_type": "opportunity",
+                "outcome": "won",
+                "is_final": True,
+                "readonly": True,
+            }
+        )
         self.assertIn('"Talk" cannot be reached', workflow.problems)
-        Transition.create({"workflow_id": workflow.id, "code": "start", "name": "Start", "effect": "start",
-                           "to_step_id": talk.id})
-        Transition.create({"workflow_id": workflow.id, "code": "sign", "name": "Sign", "effect": "close_won",
-                           "from_step_ids": [Command.set(talk.ids)], "to_step_id": done.id})
+        Transition.create(
+            {"workflow_id": workflow.id, "code": "start", "name": "Start", "effect": "start", "to_step_id": talk.id}
+        )
+        Transition.create(
+            {
+                "workflow_id": workflow.id,
+                "code": "sign",
+                "name": "Sign",
+                "effect": "close_won",
+                "from_step_ids": [Command.set(talk.ids)],
+                "to_step_id": done.id,
+            }
+        )
         self.assertFalse(workflow.problems)
         self.team.sales_process_workflow_id = workflow
         process = self._start(self._lead(type="opportunity"), user=self.salesman)
@@ -209,8 +244,10 @@ class TestWorkflowConfig(SalesProcessCase):
         won = self._process_at("won_opportunity")
         clone = self._clone()
         self._step(clone, "developed_opportunity").code = "proposal"  # no same-code match
-        wizard = self.env["crm.sales.process.move"].with_user(self.manager).create(
-            {"source_workflow_id": self.workflow.id, "target_workflow_id": clone.id}
+        wizard = (
+            self.env["crm.sales.process.move"]
+            .with_user(self.manager)
+            .create({"source_workflow_id": self.workflow.id, "target_workflow_id": clone.id})
         )
         by_step = {line.source_step_id.code: line for line in wizard.line_ids}
         # steps map by code, else by name
@@ -220,12 +257,24 @@ class TestWorkflowConfig(SalesProcessCase):
         self.assertEqual(by_step["developed_opportunity"].problem, "no step mapped")
         self.assertGreaterEqual(by_step["new_lead"].process_count, 1)
         self.assertEqual(by_step["won_opportunity"].process_count, 0, "closed processes stay unless asked")
-        moving = self.Process.search([("workflow_id", "=", self.workflow.id), ("is_closed", "=", False),
-                                      ("step_code", "!=", "developed_opportunity")])
+        moving = self.Process.search(
+            [
+                ("workflow_id", "=", self.workflow.id),
+                ("is_closed", "=", False),
+                ("step_code", "!=", "developed_opportunity"),
+            ]
+        )
         self.assertEqual(wizard.move_count, len(moving))
-        self.assertEqual(wizard.stranded_count, self.Process.search_count(
-            [("workflow_id", "=", self.workflow.id), ("step_code", "=", "developed_opportunity"),
-             ("is_closed", "=", False)]))
+        self.assertEqual(
+            wizard.stranded_count,
+            self.Process.search_count(
+                [
+                    ("workflow_id", "=", self.workflow.id),
+                    ("step_code", "=", "developed_opportunity"),
+                    ("is_closed", "=", False),
+                ]
+            ),
+        )
         # an incompatible mapping is stranded too
         by_step["new_opportunity"].target_step_id = self._step(clone, "won_opportunity")
         self.assertIn("won opportunity", by_step["new_opportunity"].problem)
@@ -324,18 +373,28 @@ class TestWorkflowConfig(SalesProcessCase):
         Transition = self.env["crm.sales.process.transition"].with_user(self.manager)
         for effect, from_codes, to_code, fragment in cases:
             with self.subTest(effect=effect, to=to_code), self.assertRaises(ValidationError) as caught:
-                Transition.create({
-                    "workflow_id": clone.id, "code": f"bad_{effect}_{to_code}", "name": "Bad",
-                    "effect": effect, "to_step_id": steps[to_code].id,
-                    "from_step_ids": [Command.set([steps[c].id for c in from_codes])],
-                })
+                Transition.create(
+                    {
+                        "workflow_id": clone.id,
+                        "code": f"bad_{effect}_{to_code}",
+                        "name": "Bad",
+                        "effect": effect,
+                        "to_step_id": steps[to_code].id,
+                        "from_step_ids": [Command.set([steps[c].id for c in from_codes])],
+                    }
+                )
             self.assertIn(fragment, str(caught.exception))
         # and where they make sense they are accepted
-        Transition.create({
-            "workflow_id": clone.id, "code": "lose_developed", "name": "Give up", "effect": "close_lost",
-            "from_step_ids": [Command.set(steps["developed_opportunity"].ids)],
-            "to_step_id": steps["lost_opportunity"].id,
-        })
+        Transition.create(
+            {
+                "workflow_id": clone.id,
+                "code": "lose_developed",
+                "name": "Give up",
+                "effect": "close_lost",
+                "from_step_ids": [Command.set(steps["developed_opportunity"].ids)],
+                "to_step_id": steps["lost_opportunity"].id,
+            }
+        )
 
     def test_invalid_condition(self):
         clone = self._clone()
@@ -385,10 +444,13 @@ class TestWorkflowConfig(SalesProcessCase):
 
     def _reminders(self, processes):
         activity_type = self.env.ref("crm_sales_process.mail_activity_type_step_overdue")
-        return self.env["mail.activity"].search([
-            ("res_model", "=", "crm.lead"), ("res_id", "in", processes.lead_ids.ids),
-            ("activity_type_id", "=", activity_type.id),
-        ])
+        return self.env["mail.activity"].search(
+            [
+                ("res_model", "=", "crm.lead"),
+                ("res_id", "in", processes.lead_ids.ids),
+                ("activity_type_id", "=", activity_type.id),
+            ]
+        )
 
     def test_overdue_step_schedules_one_activity(self):
         self.steps["new_lead"].max_days = 3
@@ -459,32 +521,83 @@ class TestWorkflowConfig(SalesProcessCase):
 
         workflow = self.env["crm.sales.process.workflow"].create({"name": "Fifteen"})
         Step = self.env["crm.sales.process.step"]
-        steps = Step.create([
-            {"workflow_id": workflow.id, "code": f"s{i}", "name": f"Step number {i}", "sequence": i,
-             "record_type": "opportunity"} for i in range(13)
-        ]) | Step.create([
-            {"workflow_id": workflow.id, "code": "won", "name": "Signed", "sequence": 90,
-             "record_type": "opportunity", "outcome": "won", "is_final": True},
-            {"workflow_id": workflow.id, "code": "lost", "name": "Lost", "sequence": 91,
-             "record_type": "opportunity", "outcome": "lost", "is_final": True},
-        ])
+        steps = Step.create(
+            [
+                {
+                    "workflow_id": workflow.id,
+                    "code": f"s{i}",
+                    "name": f"Step number {i}",
+                    "sequence": i,
+                    "record_type": "opportunity",
+                }
+                for i in range(13)
+            ]
+        ) | Step.create(
+            [
+                {
+                    "workflow_id": workflow.id,
+                    "code": "won",
+                    "name": "Signed",
+                    "sequence": 90,
+                    "record_type": "opportunity",
+                    "outcome": "won",
+                    "is_final": True,
+                },
+                {
+                    "workflow_id": workflow.id,
+                    "code": "lost",
+                    "name": "Lost",
+                    "sequence": 91,
+                    "record_type": "opportunity",
+                    "outcome": "lost",
+                    "is_final": True,
+                },
+            ]
+        )
         won, lost = steps[-2:]
         Transition = self.env["crm.sales.process.transition"]
-        Transition.create({"workflow_id": workflow.id, "code": "start", "name": "Start", "effect": "start",
-                           "to_step_id": steps[0].id})
-        Transition.create([
-            {"workflow_id": workflow.id, "code": f"next{i}", "name": f"Advance {i}",
-             "from_step_ids": [Command.set(steps[i].ids)], "to_step_id": steps[i + 1].id}
-            for i in range(12)
-        ])
-        Transition.create([
-            {"workflow_id": workflow.id, "code": "back", "name": "Back to start",
-             "from_step_ids": [Command.set(steps[7].ids)], "to_step_id": steps[1].id},
-            {"workflow_id": workflow.id, "code": "sign", "name": "Sign", "effect": "close_won",
-             "from_step_ids": [Command.set(steps[10:13].ids)], "to_step_id": won.id},
-            {"workflow_id": workflow.id, "code": "lose", "name": "Give up", "effect": "close_lost",
-             "from_step_ids": [Command.set(steps[2:13].ids)], "to_step_id": lost.id},
-        ])
+        Transition.create(
+            {"workflow_id": workflow.id, "code": "start", "name": "Start", "effect": "start", "to_step_id": steps[0].id}
+        )
+        Transition.create(
+            [
+                {
+                    "workflow_id": workflow.id,
+                    "code": f"next{i}",
+                    "name": f"Advance {i}",
+                    "from_step_ids": [Command.set(steps[i].ids)],
+                    "to_step_id": steps[i + 1].id,
+                }
+                for i in range(12)
+            ]
+        )
+        Transition.create(
+            [
+                {
+                    "workflow_id": workflow.id,
+                    "code": "back",
+                    "name": "Back to start",
+                    "from_step_ids": [Command.set(steps[7].ids)],
+                    "to_step_id": steps[1].id,
+                },
+                {
+                    "workflow_id": workflow.id,
+                    "code": "sign",
+                    "name": "Sign",
+                    "effect": "close_won",
+                    "from_step_ids": [Command.set(steps[10:13].ids)],
+                    "to_step_id": won.id,
+                },
+                {
+                    "workflow_id": workflow.id,
+                    "code": "lose",
+                    "name": "Give up",
+                    "effect": "close_lost",
+                    "from_step_ids": [Command.set(steps[2:13].ids)],
+                    "to_step_id": lost.id,
+                },
+            ]
+        )
         self.assertFalse(workflow.problems)
         geometry = layout(*workflow._diagram_data())
         boxes = list(geometry["nodes"].values())
@@ -494,7 +607,7 @@ class TestWorkflowConfig(SalesProcessCase):
             return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
         for i, box in enumerate(boxes):
-            for other in boxes[i + 1:]:
+            for other in boxes[i + 1 :]:
                 self.assertFalse(overlap(box, other), "step boxes do not overlap")
         labels = [edge["label_box"] for edge in geometry["edges"]]
         for label in labels:

@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 import psycopg2
-
 from common import CACHE, SetupError, say, sha256_text
 
 BASE = CACHE / "postgres"
@@ -170,8 +169,12 @@ def system_user():
         pass
     say(f"  creating the system user {SYSTEM_USER} to run it (PostgreSQL refuses to run as root)...")
     try:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
-                       check=True, capture_output=True, text=True)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
     except (subprocess.CalledProcessError, FileNotFoundError) as error:
         detail = getattr(error, "stderr", "") or error
         raise SetupError(
@@ -232,8 +235,19 @@ def running():
 
 
 def pg_ctl_start(sockets):
-    pg("pg_ctl", "-D", str(DATA), "-l", str(LOG), "-w", "-t", "60",
-       "-o", f"-c listen_addresses='' -k {sockets} -p {PORT} {SERVER_OPTIONS}", "start")
+    pg(
+        "pg_ctl",
+        "-D",
+        str(DATA),
+        "-l",
+        str(LOG),
+        "-w",
+        "-t",
+        "60",
+        "-o",
+        f"-c listen_addresses='' -k {sockets} -p {PORT} {SERVER_OPTIONS}",
+        "start",
+    )
 
 
 def restart(down=0.0, while_down=None):
@@ -272,7 +286,9 @@ def start_embedded(owner):
         if running():
             say(f"  already running (socket in {sockets}), reused.")
         else:
-            say(f"  starting PostgreSQL {(DATA / 'PG_VERSION').read_text().strip()} (socket in {sockets}, log {LOG})...")
+            say(
+                f"  starting PostgreSQL {(DATA / 'PG_VERSION').read_text().strip()} (socket in {sockets}, log {LOG})..."
+            )
             pg_ctl_start(sockets)
         connection = psycopg2.connect(dbname="postgres", host=str(sockets), port=PORT, user="postgres")
         try:
