@@ -78,7 +78,8 @@ class CrmSalesProcess(models.Model):
     stuck_threshold_days = fields.Float(
         "Stuck After (Days)",
         compute="_compute_is_stuck",
-        help="The 90th percentile of the completed stays in the current step.",
+        help="The 90th percentile of the completed stays in the current step, "
+        "at least one day; none until five stays have ended there.",
     )
     overdue_step_id = fields.Many2one(
         "crm.sales.process.step",
@@ -172,13 +173,13 @@ class CrmSalesProcess(models.Model):
     @api.depends("date_step", "step_id")
     def _compute_is_stuck(self):
         open_steps = self.step_id.filtered(lambda step: not step.is_final)
-        thresholds = self.env["crm.sales.process.step.time.report"]._step_p90(open_steps.ids)
+        thresholds = self._stuck_thresholds(open_steps.ids)
         now = fields.Datetime.now()
         for process in self:
-            p90 = thresholds.get(process.step_id.id) if process.step_id in open_steps else None
-            process.stuck_threshold_days = p90 or 0.0
+            days = thresholds.get(process.step_id.id) if process.step_id in open_steps else None
+            process.stuck_threshold_days = days or 0.0
             process.is_stuck = bool(
-                p90 is not None and process.date_step and now - process.date_step > timedelta(days=p90)
+                days is not None and process.date_step and now - process.date_step > timedelta(days=days)
             )
 
     def _search_is_stuck(self, operator, value):
@@ -187,13 +188,22 @@ class CrmSalesProcess(models.Model):
         if operator not in ("in", "not in"):
             return NotImplemented
         steps = self.env["crm.sales.process.step"].sudo().search([("is_final", "=", False)])
-        thresholds = self.env["crm.sales.process.step.time.report"]._step_p90(steps.ids)
+        thresholds = self._stuck_thresholds(steps.ids)
         now = fields.Datetime.now()
         stuck = Domain.OR(
-            Domain("step_id", "=", step_id) & Domain("date_step", "<", now - timedelta(days=p90))
-            for step_id, p90 in thresholds.items()
+            Domain("step_id", "=", step_id) & Domain("date_step", "<", now - timedelta(days=days))
+            for step_id, days in thresholds.items()
         )
         return stuck if (operator == "in") == (True in value) else ~stuck
+
+    @api.model
+    def _stuck_thresholds(self, step_ids):
+        """{step id: days after which a process is stuck there}: the step's
+        90th percentile, but never under a day (90% of the deals leave a
+        step they are moved through at once within seconds: waiting an hour
+        there is not being stuck, and "90% leave within a day" stays true)."""
+        thresholds = self.env["crm.sales.process.step.time.report"]._step_p90(step_ids)
+        return {step_id: max(p90, 1.0) for step_id, p90 in thresholds.items()}
 
     @api.depends("step_id", "workflow_id")
     @api.depends_context("uid")

@@ -7,6 +7,12 @@ from .crm_sales_process_report import days_between
 # measure -> fraction of percentile_cont
 PERCENTILES = {"days_median": 0.5, "days_p90": 0.9}
 
+# A step's 90th percentile says when a process is stuck there only once
+# enough stays have ended in it: over two or three stays, or stays of a few
+# seconds (a step that processes are moved through at once), it would flag
+# every process that waits there at all.
+STUCK_MIN_STAYS = 5
+
 
 class CrmSalesProcessStepTimeReport(models.Model):
     """Time in Step: one row per completed stay of a process in a step,
@@ -82,9 +88,10 @@ class CrmSalesProcessStepTimeReport(models.Model):
     @api.model
     def _step_p90(self, step_ids):
         """{step id: 90th percentile of its completed stays, in days} over
-        all the stays of those steps (every owner, channel and month): one
-        query, as sudo since a threshold is a property of the step, not of
-        the stays a user may read."""
+        all the stays of those steps (every owner, channel and month), for
+        the steps with at least STUCK_MIN_STAYS of them: one query, as sudo
+        since a threshold is a property of the step, not of the stays a
+        user may read."""
         if not step_ids:
             return {}
         self.env.flush_all()
@@ -95,10 +102,12 @@ class CrmSalesProcessStepTimeReport(models.Model):
                   FROM crm_sales_process_log log
                  WHERE from_step_id = ANY(%s) AND %s
                  GROUP BY from_step_id
+                HAVING count(*) >= %s
                 """,
                 SQL(days_between("log.date_from_step", "log.date")),
                 list(step_ids),
                 SQL(self.env["crm.sales.process.report"]._leaves_step("log")),
+                STUCK_MIN_STAYS,
             )
         )
         return dict(self.env.cr.fetchall())

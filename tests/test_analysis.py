@@ -390,8 +390,13 @@ class TestAnalysis(SalesProcessCase):
         fresh = self._history(self.salesman, "lead", [], name="SP Fresh")
         self._date_log(stuck, [0], base=now - timedelta(days=10))
         self._date_log(fresh, [0], base=now - timedelta(days=1))
-        self.assertTrue(stuck.is_stuck, "10 days in New Lead, where 90% of the stays end within 3.7")
-        self.assertAlmostEqual(stuck.stuck_threshold_days, 3.7)
+        self.assertFalse(stuck.is_stuck, "four stays have ended in New Lead: too few to say what is long")
+        self.assertEqual(stuck.stuck_threshold_days, 0.0)
+        # a fifth stay, of 3 days: 1, 2, 3, 3, 4 -> p90 = 3 + 0.6 * (4 - 3)
+        self._history(self.salesman, "lead", [("qualify", {"company_name": "Initech SP"}, 3)], name="SP Fifth")
+        stuck.invalidate_recordset()
+        self.assertTrue(stuck.is_stuck, "10 days in New Lead, where 90% of the stays end within 3.6")
+        self.assertAlmostEqual(stuck.stuck_threshold_days, 3.6)
         self.assertFalse(fresh.is_stuck)
         self.assertFalse(self.a.is_stuck, "a closed process is never stuck")
         Process = self.env["crm.sales.process"]
@@ -402,6 +407,39 @@ class TestAnalysis(SalesProcessCase):
         before = self.cr.sql_log_count
         Process.search([("is_stuck", "=", True)])
         self.assertLessEqual(self.cr.sql_log_count - before, 4, "the thresholds of every step in one query")
+
+    def test_not_stuck_within_a_day_where_stays_take_seconds(self):
+        """Forty leads qualified as soon as they came: 90% of the stays in
+        New Lead took seconds. A lead waiting there for two hours is not
+        stuck; one waiting for two days is."""
+        Process = self.env["crm.sales.process"].with_user(self.salesman)
+        leads = self.env["crm.lead"].create(
+            [
+                {
+                    "name": f"SP Instant {i}",
+                    "type": "lead",
+                    "team_id": self.team.id,
+                    "user_id": self.salesman.id,
+                    "partner_name": "Initech SP",
+                }
+                for i in range(40)
+            ]
+        )
+        Process.browse(Process.start_from_lead(leads.ids)).run_transition("qualify", {"company_name": "Initech SP"})
+        p90 = self.env["crm.sales.process.step.time.report"]._step_p90(self.steps["new_lead"].ids)
+        self.assertLess(p90[self.steps["new_lead"].id], 0.01, "44 stays, 40 of a few seconds")
+        now = fields.Datetime.now()
+        waiting = self._history(self.salesman, "lead", [], name="SP Waiting")
+        forgotten = self._history(self.salesman, "lead", [], name="SP Forgotten")
+        self._date_log(waiting, [0], base=now - timedelta(hours=2))
+        self._date_log(forgotten, [0], base=now - timedelta(days=2))
+        self.assertFalse(waiting.is_stuck)
+        self.assertTrue(forgotten.is_stuck)
+        self.assertEqual(forgotten.stuck_threshold_days, 1.0, "never under a day")
+        both = waiting | forgotten
+        self.assertEqual(
+            self.env["crm.sales.process"].search([("id", "in", both.ids), ("is_stuck", "=", True)]), forgotten
+        )
 
     # -- visibility -------------------------------------------------------
 
