@@ -31,7 +31,6 @@ from odoo.models import READ_GROUP_NUMBER_GRANULARITY, parse_read_group_spec
 from odoo.orm.domains import DomainBool, DomainCondition, DomainNary, DomainNot
 from odoo.tools import SQL
 
-
 # The bins of the stays, in days: 1, 1.25, 1.5 and 1.75 times each power of
 # two from 2^-11 (42 seconds) to 2^15 (90 years). Exact binary fractions, so
 # that a duration falls in the same bin at the fold and at a later query, on
@@ -416,10 +415,11 @@ class CrmSalesProcessSummaryReadMixin(models.AbstractModel):
             )
         return SQL(" AND ").join(conditions) if conditions else SQL("TRUE")
 
-    def _summary_lines(self, read, columns, where=SQL("TRUE")):
+    def _summary_lines(self, read, columns, where=None):
         """SQL: the log lines (alias ``log``) the summary does not stand for
         in this read, those not folded yet and those of the rows that do not
         hold a whole group, with ``columns``."""
+        where = where or SQL("TRUE")
         clean = self._summary_clean(read, "s")
         unfolded = SQL(
             "SELECT %s FROM crm_sales_process_log log WHERE log.summary_id IS NULL AND %s",

@@ -255,7 +255,6 @@ class TestAnalysisSummary(SalesProcessCase):
         self.assertLess(rows, folded)
 
     def test_what_the_summary_cannot_answer_reads_the_log(self):
-        Report = self.env[REPORT].with_user(self.manager)
         some = self.env["crm.sales.process"].search([], limit=5)
         for domain, groupby, measures in (
             ([("process_id", "in", some.ids)], ["from_step_id"], ["__count"]),
