@@ -219,6 +219,17 @@ class CrmSalesProcessLogSummary(models.Model):
         ]
         return zones[:MAX_FOLD_TIMEZONES]
 
+    @api.model
+    def _splits_days_of(self, tz):
+        """Whether the fold splits the days at the local midnights of ``tz``
+        (by its UTC offset today: Europe/Paris is split as Europe/Brussels
+        is), so that its rows hold one local day there."""
+        now = datetime.now()
+        offset = pytz.timezone(tz).utcoffset(now)
+        return offset == timedelta(0) or any(
+            pytz.timezone(zone).utcoffset(now) == offset for zone in self._fold_timezones()
+        )
+
     # ------------------------------------------------------------------
     # Unfolding: the lines go back to being read one by one
     # ------------------------------------------------------------------
@@ -343,7 +354,12 @@ class CrmSalesProcessSummaryReadMixin(models.AbstractModel):
             if not self._summary_domain_ok(rules.optimize_full(self.sudo().with_context(active_test=False)), cuts):
                 return None
         tz = self.env.context.get("tz")
-        return SummaryRead(self._name, tz if tz in pytz.all_timezones_set else None, tuple(sorted(cuts)))
+        tz = tz if tz in pytz.all_timezones_set else None
+        if tz and not self.env["crm.sales.process.log.summary"]._splits_days_of(tz):
+            # exact still, but nearly every row would hold lines of two local
+            # days there and be read line by line: slower than the log's view
+            return None
+        return SummaryRead(self._name, tz, tuple(sorted(cuts)))
 
     def _summary_aggregate_ok(self, spec):
         if spec == "__count":

@@ -103,7 +103,15 @@ class TestAnalysisSummary(SalesProcessCase):
                  FROM crm_sales_process_log WHERE summary_id IS NULL"""
         )
         cls.fold_cut = cls.env.cr.fetchone()[0]
-        cls.folded = cls.Summary._fold(before=cls.fold_cut)
+        # folded in two runs: the first before the test's users had their
+        # time zones (its rows across a local midnight of theirs are read
+        # line by line there), the second splitting the days at their local
+        # midnights too
+        cls.folded = cls.Summary._fold(before=cls.fold_cut - timedelta(days=3))
+        cls.salesman.tz = "America/New_York"
+        cls.salesman_2.tz = "Asia/Kolkata"
+        cls.manager.tz = "Europe/Paris"
+        cls.folded += cls.Summary._fold(before=cls.fold_cut)
 
     # -- helpers ------------------------------------------------------------
 
@@ -162,14 +170,23 @@ class TestAnalysisSummary(SalesProcessCase):
     def _domains(self):
         """No filter; a period cut inside a day (as datetimes and as the web
         client sends them, strings); steps."""
-        start = self.fold_cut - timedelta(days=61, hours=5, minutes=13)
-        end = self.fold_cut + timedelta(days=17, hours=3, minutes=1)
         steps = [self.steps["new_opportunity"].id, self.steps["new_lead"].id]
+        # cuts between the lines of rows: those rows are read line by line
+        self.env.cr.execute(
+            """SELECT date_min + (date_max - date_min) / 2, from_step_id = ANY(%s)
+                 FROM crm_sales_process_log_summary
+                WHERE line_count > 2 AND date_min < date_max
+                ORDER BY date_min""",
+            [steps],
+        )
+        cuts = self.env.cr.fetchall()
+        start, end = cuts[0][0], cuts[-1][0]
+        step_cut = next(cut for cut, of_steps in reversed(cuts) if of_steps)
         return [
             [],
             [("date", ">=", start), ("date", "<", end)],
             [("date", ">", fields.Datetime.to_string(start)), ("date", "<=", fields.Datetime.to_string(end))],
-            [("from_step_id", "in", steps), ("date", "<", self.fold_cut - timedelta(hours=30))],
+            [("from_step_id", "in", steps), ("date", "<", step_cut)],
         ]
 
     def _all(self, model, pivots, measures, domain_field="date"):
@@ -267,6 +284,29 @@ class TestAnalysisSummary(SalesProcessCase):
                 summary, used, raw = self._both(REPORT, domain, [groupby], measures)
                 self.assertFalse(used)
                 self.assertEqual(summary, raw)
+
+    def test_time_zone_the_fold_does_not_split_reads_the_log(self):
+        """Nobody works in Kathmandu (UTC+5:45): a read there would find
+        nearly every row across a local midnight, and reads the log."""
+        self.assertTrue(self.Summary._splits_days_of("Asia/Kolkata"))
+        self.assertFalse(self.Summary._splits_days_of("Asia/Kathmandu"))
+        self.assertExact(
+            REPORT, [], pivot(["from_step_id"], ["date:day"]), REPORT_MEASURES, tz="Asia/Kathmandu", summary_used=False
+        )
+
+    def test_rows_across_a_local_midnight_are_read_line_by_line(self):
+        """The first fold did not split the days at Kolkata's midnight: its
+        rows holding lines of two local days there are read line by line
+        (the others as rows), to the same figures."""
+        self.env.cr.execute(
+            """SELECT count(*) FILTER (WHERE date_trunc('day', timezone('Asia/Kolkata', timezone('UTC', date_min)))
+                                          != date_trunc('day', timezone('Asia/Kolkata', timezone('UTC', date_max)))),
+                      count(*) FILTER (WHERE line_count > 1)
+                 FROM crm_sales_process_log_summary"""
+        )
+        across, shared = self.env.cr.fetchone()
+        self.assertTrue(across and shared)
+        self.assertExact(REPORT, [], pivot(["owner_id"], ["date:day"]), REPORT_MEASURES, tz="Asia/Kolkata")
 
     def test_salesman_reads_the_log_and_only_his_rows(self):
         """A salesman's record rule is on his processes: not in a summary
