@@ -163,7 +163,8 @@ class CrmSalesProcessLogSummary(models.Model):
                        min(company_id) AS company_id, min(record_origin) AS record_origin,
                        min(date) AS date_min, max(date) AS date_max, count(*) AS line_count,
                        sum(days) AS days_sum, count(days) AS days_count,
-                       array_agg(days ORDER BY days) FILTER (WHERE leaves AND days IS NOT NULL) AS stay_days
+                       array_agg(days ORDER BY days) FILTER (WHERE leaves AND days IS NOT NULL) AS stay_days,
+                       array_agg(id) AS line_ids
                   FROM line
                  GROUP BY grp
             ), inserted AS (
@@ -182,10 +183,13 @@ class CrmSalesProcessLogSummary(models.Model):
                                  GROUP BY 1) b
                   ) bins ON TRUE
             )
+            -- the lines by their row's list, not by joining line and grp
+            -- back: after a large unfold the statistics still see few lines
+            -- to fold, and a nested loop over the two would be quadratic
             UPDATE crm_sales_process_log l
-               SET summary_id = grp.id
-              FROM line JOIN grp ON grp.grp = line.grp
-             WHERE l.id = line.id
+               SET summary_id = folded.id
+              FROM (SELECT grp.id, unnest(grp.line_ids) AS line_id FROM grp) folded
+             WHERE l.id = folded.line_id
             """,
                 days=SQL(days_between("l.date_from_step", "l.date")),
                 leaves=SQL(leaves),
