@@ -21,6 +21,7 @@ from odoo.sql_db import Cursor
 from odoo.tests import tagged
 from odoo.tools import SQL
 
+from ..report import crm_sales_process_step_time_report as step_time_report
 from ..report.demo_history import build_demo_history
 from .common import SalesProcessCase
 
@@ -112,6 +113,15 @@ class TestAnalysisSummary(SalesProcessCase):
         cls.salesman_2.tz = "Asia/Kolkata"
         cls.manager.tz = "Europe/Paris"
         cls.folded += cls.Summary._fold(before=cls.fold_cut)
+        cls.env.cr.execute("ANALYZE crm_sales_process_log, crm_sales_process_log_summary")
+
+    def setUp(self):
+        super().setUp()
+        # the test's rows hold a few lines each: percentiles through the
+        # summary all the same (but in test_sparse_rows_percentiles_read_the_log)
+        patcher = patch.object(step_time_report, "PERCENTILE_MIN_LINES_PER_ROW", 0)
+        patcher.start()
+        self.addCleanup(patcher.stop)
 
     # -- helpers ------------------------------------------------------------
 
@@ -135,7 +145,7 @@ class TestAnalysisSummary(SalesProcessCase):
         Model = self.env[model].with_user(user or self.manager).with_context(tz=tz)
         with self._queries() as queries:
             summary = Model.formatted_read_grouping_sets(domain, grouping_sets, aggregates)
-        used = any("crm_sales_process_log_summary" in query for query in queries)
+        used = any("FROM crm_sales_process_log_summary" in query for query in queries)
         raw = Model.with_context(crm_sales_process_read_log=True).formatted_read_grouping_sets(
             domain, grouping_sets, aggregates
         )
@@ -255,14 +265,14 @@ class TestAnalysisSummary(SalesProcessCase):
         Report = self.env[REPORT].with_user(self.manager)
         with self._queries() as queries:
             Report.formatted_read_grouping_sets([], pivot(["from_step_id"], ["date:month"]), ["__count"])
-        reads = [query for query in queries if "crm_sales_process_log_summary" in query]
+        reads = [query for query in queries if "FROM crm_sales_process_log_summary" in query]
         self.assertEqual(len(reads), 1, "one query, on the summary")
         StepTime = self.env[STEP_TIME].with_user(self.manager)
         with self._queries() as queries:
             StepTime.formatted_read_grouping_sets(
                 [], pivot(["step_id"], ["date_left:month"]), ["days_median:avg", "days_p90:avg"]
             )
-        self.assertTrue([query for query in queries if "crm_sales_process_log_summary" in query])
+        self.assertTrue([query for query in queries if "FROM crm_sales_process_log_summary" in query])
         # most lines through the summary rows, not one by one
         self.env.cr.execute("SELECT count(*) FROM crm_sales_process_log")
         lines = self.env.cr.fetchone()[0]
@@ -307,6 +317,16 @@ class TestAnalysisSummary(SalesProcessCase):
         across, shared = self.env.cr.fetchone()
         self.assertTrue(across and shared)
         self.assertExact(REPORT, [], pivot(["owner_id"], ["date:day"]), REPORT_MEASURES, tz="Asia/Kolkata")
+
+    def test_sparse_rows_percentiles_read_the_log(self):
+        """Rows of a few lines each (the test's, as with many owners):
+        percentiles read the log; the other measures still the summary."""
+        pivot_sets = pivot(["step_id"], ["date_left:month"])
+        with patch.object(step_time_report, "PERCENTILE_MIN_LINES_PER_ROW", 50):
+            self.assertExact(STEP_TIME, [], pivot_sets, STEP_TIME_MEASURES, summary_used=False)
+            self.assertExact(STEP_TIME, [], pivot_sets, ["__count", "days:avg", "stay_count:sum"])
+        with patch.object(step_time_report, "PERCENTILE_MIN_LINES_PER_ROW", 1):
+            self.assertExact(STEP_TIME, [], pivot_sets, STEP_TIME_MEASURES)
 
     def test_salesman_reads_the_log_and_only_his_rows(self):
         """A salesman's record rule is on his processes: not in a summary
