@@ -3,7 +3,7 @@
     "name": "CRM Sales Processes",
     "summary": "Guided B2B sales processes: lead, disqualified lead, opportunity, "
     "developed, won, lost, as a customizable workflow on Odoo CRM",
-    "version": "19.0.1.1.0",
+    "version": "19.0.1.2.0",
     "category": "Sales/CRM",
     "license": "LGPL-3",
     "author": "crm_sales_process developers",
@@ -27,6 +27,7 @@
         "report/crm_sales_process_visit_report_views.xml",
         "report/crm_sales_process_journey_report_views.xml",
         "report/crm_sales_process_report_menus.xml",
+        "report/crm_sales_process_log_summary_data.xml",
     ],
     "demo": [
         "demo/crm_sales_process_demo.xml",

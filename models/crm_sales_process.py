@@ -11,7 +11,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
 from odoo.fields import Domain
-from odoo.tools import escape_psql, is_html_empty, plaintext2html
+from odoo.tools import SQL, escape_psql, is_html_empty, plaintext2html
 from odoo.tools.mail import parse_contact_from_email
 
 from .crm_sales_process_transition import NEW_RECORD_EFFECTS
@@ -1264,4 +1264,6 @@ class CrmSalesProcess(models.Model):
         records = self.lead_ids
         with engine_writes():
             records.write({"sales_process_id": False, "sales_process_step_id": False})
+        # the log lines go with the processes (cascade): out of the summary first
+        self.env["crm.sales.process.log"]._unfold_summary(SQL("log.process_id = ANY(%s)", self.ids))
         return super().unlink()

@@ -1,5 +1,21 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 from odoo import api, fields, models
+from odoo.tools import SQL
+
+# the columns a summary row of the analysis folds (report/crm_sales_process_log_summary.py)
+SUMMARIZED_FIELDS = frozenset(
+    {
+        "transition_id",
+        "from_step_id",
+        "to_step_id",
+        "owner_id",
+        "team_id",
+        "company_id",
+        "record_origin",
+        "date",
+        "date_from_step",
+    }
+)
 
 
 class CrmSalesProcessLog(models.Model):
@@ -46,6 +62,14 @@ class CrmSalesProcessLog(models.Model):
         "(a lead made from a disqualified one) or a reopening (an opportunity made "
         "from a closed one).",
     )
+    # the row of the analysis's summary this line is counted in, set by its
+    # daily fold (never by the transition: no query more, no shared row to
+    # update); empty until then, and again when the row is deleted
+    summary_id = fields.Many2one(
+        "crm.sales.process.log.summary", ondelete="set null", readonly=True, copy=False, index="btree_not_null"
+    )
+    # the lines not folded yet, which the analysis reads one by one
+    _unsummarized_idx = models.Index("(id) WHERE summary_id IS NULL")
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -69,6 +93,21 @@ class CrmSalesProcessLog(models.Model):
                 # a move to another workflow keeps the time in step running
                 vals["date_from_step"] = Process.browse(vals["process_id"]).date_step
         return super().create(vals_list)
+
+    def write(self, vals):
+        if SUMMARIZED_FIELDS.intersection(vals):
+            self._unfold_summary(SQL("log.id = ANY(%s)", self.ids))
+        return super().write(vals)
+
+    def unlink(self):
+        self._unfold_summary(SQL("log.id = ANY(%s)", self.ids))
+        return super().unlink()
+
+    @api.model
+    def _unfold_summary(self, where):
+        """Before lines change or go: the summary rows counting them are
+        deleted, their lines read one by one until the next fold."""
+        self.env["crm.sales.process.log.summary"].sudo()._unfold_lines(where)
 
     @api.depends("transition_id", "note")
     def _compute_display_name(self):
@@ -96,6 +135,7 @@ class CrmSalesProcessLog(models.Model):
         process's date_step and date_start, from the log itself, in its id
         order (the order the transitions ran in). A move to another workflow
         (no transition) does not restart the time in step, as in the engine."""
+        self._unfold_summary(SQL("log.process_id = ANY(%s)", list(process_ids)))
         self._fill_date_from_step(process_ids)
         self.env.cr.execute(
             """
@@ -124,6 +164,7 @@ class CrmSalesProcessLog(models.Model):
         they existed (migrations/19.0.1.1.0): owner and channel from the
         record the line made or acted on, the record's origin, the time the
         process had entered the step the line left."""
+        self._unfold_summary(SQL("TRUE"))
         self.env.flush_all()
         self.env.cr.execute(
             """

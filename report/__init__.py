@@ -1,3 +1,4 @@
+from . import crm_sales_process_log_summary
 from . import crm_sales_process_report
 from . import crm_sales_process_visit_report
 from . import crm_sales_process_journey_report

@@ -3,13 +3,8 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from .crm_sales_process_log_summary import days_between
 from .demo_history import build_demo_history
-
-
-def days_between(start, end):
-    """SQL: the days from ``start`` to ``end``, with their fraction, as a
-    double precision (an EXTRACT gives a numeric, much slower to aggregate)."""
-    return f"(date_part('epoch', {end} - {start}) / 86400)"
 
 
 class CrmSalesProcessReport(models.Model):
@@ -40,9 +35,18 @@ class CrmSalesProcessReport(models.Model):
 
     Owner, channel and company are those of the process right after the
     transition (kept on the log line); By is who ran it.
+
+    A pivot or graph reads the summary of the log (crm.sales.process.log.
+    summary: one row per day, transition, steps, owner, channel, company and
+    record origin, plus the lines not folded yet) instead of every line when
+    its groupings, filters and the user's record rules only use those (see
+    the summary's mixin); each measure then is the same ratio of sums over
+    the same lines, so the figures are the same. A list, a filter on a
+    process or on By, or a salesman's own processes read the lines.
     """
 
     _name = "crm.sales.process.report"
+    _inherit = ["crm.sales.process.summary.read.mixin"]
     _description = "Sales Process Analysis"
     _auto = False
     _rec_name = "transition_id"
@@ -82,6 +86,36 @@ class CrmSalesProcessReport(models.Model):
     reopened_win_rate = fields.Float("Reopened Win Rate (%)", readonly=True, aggregator="avg")
     days_to_reopen = fields.Float("Days to Reopen", readonly=True, aggregator="avg")
     days_to_reactivate = fields.Float("Days to Reactivate", readonly=True, aggregator="avg")
+
+    # what a summary row holds as it is (see crm.sales.process.summary.read.mixin)
+    _summary_keys = frozenset(
+        {
+            "workflow_id",
+            "transition_id",
+            "effect",
+            "from_step_id",
+            "to_step_id",
+            "owner_id",
+            "team_id",
+            "company_id",
+            "record_origin",
+        }
+    )
+    _summary_averages = frozenset(
+        {
+            "days_in_step",
+            "qualification_rate",
+            "reactivated_qualification_rate",
+            "win_rate",
+            "first_pass_win_rate",
+            "reopened_win_rate",
+            "days_to_reopen",
+            "days_to_reactivate",
+        }
+    )
+    _summary_sums = frozenset(
+        {"is_forward", "is_qualified", "is_disqualified", "is_won", "is_lost", "is_reopened", "is_reactivated"}
+    )
 
     def _query(self):
         return f"""
@@ -135,6 +169,99 @@ class CrmSalesProcessReport(models.Model):
             LEFT JOIN crm_sales_process_step from_step ON from_step.id = log.from_step_id
             LEFT JOIN crm_sales_process_transition tr ON tr.id = log.transition_id
         """
+
+    def _summary_query(self, read):
+        """The view of _query() over summary rows and the lines they do not
+        stand for (alias ``log``, ``log.n`` lines each): a flag is multiplied
+        by the lines, a rate or a duration becomes its sum and its count
+        (<measure>__sum, <measure>__count) under the same conditions."""
+        leaves = self._leaves_step("log")
+        days = days_between("log.date_from_step", "log.date")
+        rows = SQL(
+            """
+            SELECT s.transition_id, s.from_step_id, s.to_step_id, s.owner_id, s.team_id, s.company_id,
+                   s.record_origin, s.date_min AS date, s.line_count AS n, s.days_sum, s.days_count
+              FROM crm_sales_process_log_summary s
+             WHERE %s
+            UNION ALL
+            %s
+            """,
+            self._summary_clean(read, "s"),
+            self._summary_lines(
+                read,
+                SQL(
+                    f"""log.transition_id, log.from_step_id, log.to_step_id, log.owner_id, log.team_id,
+                        log.company_id, log.record_origin, log.date, 1 AS n, {days} AS days_sum,
+                        (log.date_from_step IS NOT NULL)::int AS days_count"""
+                ),
+            ),
+        )
+
+        def average(name, condition, value):
+            # value: the line's figure (100, 0 or NULL for a rate), or None
+            # for its days in the From Step (then summed by the row)
+            if value is None:
+                return (
+                    f"CASE WHEN {condition} THEN log.days_sum END AS {name}__sum, "
+                    f"CASE WHEN {condition} THEN log.days_count END AS {name}__count"
+                )
+            return (
+                f"CASE WHEN {condition} THEN ({value}) * log.n END AS {name}__sum, "
+                f"CASE WHEN {condition} AND ({value}) IS NOT NULL THEN log.n END AS {name}__count"
+            )
+
+        qualification = self._rate("tr.effect", "qualify", "disqualify")
+        closing = self._rate("tr.effect", "close_won", "close_lost")
+        flags = ",\n".join(
+            f"(tr.effect = '{effect}')::int * log.n AS is_{name}"
+            for name, effect in (
+                ("qualified", "qualify"),
+                ("disqualified", "disqualify"),
+                ("won", "close_won"),
+                ("lost", "close_lost"),
+                ("reopened", "reopen"),
+                ("reactivated", "reactivate"),
+            )
+        )
+        averages = ",\n".join(
+            [
+                average("days_in_step", leaves, None),
+                average("qualification_rate", "TRUE", qualification),
+                average("reactivated_qualification_rate", "log.record_origin = 'reactivated'", qualification),
+                average("win_rate", "TRUE", closing),
+                average("first_pass_win_rate", "log.record_origin != 'reopened'", closing),
+                average("reopened_win_rate", "log.record_origin = 'reopened'", closing),
+                average("days_to_reopen", "tr.effect = 'reopen'", None),
+                average("days_to_reactivate", "tr.effect = 'reactivate'", None),
+            ]
+        )
+        return SQL(
+            f"""
+            SELECT
+                to_step.workflow_id,
+                log.transition_id,
+                tr.effect,
+                log.from_step_id,
+                log.to_step_id,
+                log.owner_id,
+                log.team_id,
+                log.company_id,
+                log.date,
+                log.record_origin,
+                log.n AS __lines,
+                CASE WHEN log.transition_id IS NOT NULL
+                      AND to_step.outcome != 'lost'
+                      AND to_step.sequence > from_step.sequence
+                     THEN log.n ELSE 0 END AS is_forward,
+                {flags},
+                {averages}
+            FROM (%s) log
+            JOIN crm_sales_process_step to_step ON to_step.id = log.to_step_id
+            LEFT JOIN crm_sales_process_step from_step ON from_step.id = log.from_step_id
+            LEFT JOIN crm_sales_process_transition tr ON tr.id = log.transition_id
+            """,
+            rows,
+        )
 
     @api.model
     def _leaves_step(self, alias):
@@ -288,3 +415,5 @@ class CrmSalesProcessReport(models.Model):
     @api.model
     def _demo_build_history(self, users, teams, seed=10, count=90):
         build_demo_history(self.env, users, teams, seed=seed, count=count)
+        # as the daily cron would have: the past days in the summary
+        self.env["crm.sales.process.log.summary"].sudo()._fold()
