@@ -20,6 +20,8 @@ ran the transition, a line-level measure) reads the log as before.
 """
 
 import contextvars
+import logging
+import time as timer
 from datetime import datetime, time, timedelta
 from typing import NamedTuple
 
@@ -30,6 +32,8 @@ from odoo.fields import Domain
 from odoo.models import READ_GROUP_NUMBER_GRANULARITY, parse_read_group_spec
 from odoo.orm.domains import DomainBool, DomainCondition, DomainNary, DomainNot
 from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
 
 # The bins of the stays, in days: 1, 1.25, 1.5 and 1.75 times each power of
 # two from 2^-11 (42 seconds) to 2^15 (90 years). Exact binary fractions, so
@@ -138,6 +142,9 @@ class CrmSalesProcessLogSummary(models.Model):
         if before is None:
             before = datetime.combine(fields.Date.today(), time.min)
         self.env.flush_all()
+        # a first fold (an upgrade) may take a while: say what is going on
+        _logger.info("Folding the sales process log before %s into the analysis summary...", before)
+        started = timer.monotonic()
         report = self.env["crm.sales.process.report"]
         leaves = report._leaves_step("l")
         # a day splits at the local midnights of the time zones in use, so
@@ -199,6 +206,7 @@ class CrmSalesProcessLogSummary(models.Model):
             )
         )
         folded = self.env.cr.rowcount
+        _logger.info("Folded %d log lines into the analysis summary in %.1f s", folded, timer.monotonic() - started)
         self.env["crm.sales.process.log"].invalidate_model(["summary_id"])
         return folded
 
