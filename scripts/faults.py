@@ -281,8 +281,8 @@ def case_restart(args):
     sys.path.insert(0, str(DEVENV))
     import postgres
 
-    # as README's "Running it for a team" runs Odoo: no database given, so
-    # that the master loads none (--preload: with -d, see README)
+    # as docs/operations.md "Running it for a team" runs Odoo: no database given, so
+    # that the master loads none (--preload: with -d, see docs/operations.md)
     server = new_server(args, "case2", workers=4, cron_threads=1, log_handlers=("werkzeug:INFO",), preload=args.preload)
     with servers.running([server]):
         admin = connect(server.url, args.db, "admin", "admin", args.timeout)
@@ -491,7 +491,7 @@ def main():
     parser.add_argument(
         "--preload",
         action="store_true",
-        help="2: start the server with -d, its master then loads the database (see README)",
+        help="2: start the server with -d, its master then loads the database (see docs/operations.md)",
     )
     parser.add_argument("--overdue", type=int, default=3000, help="3: overdue processes")
     parser.add_argument("--fresh", type=int, default=50, help="3: processes not overdue")
