@@ -4,7 +4,7 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
 
-from .crm_sales_process import in_engine
+from .engine_writes import in_engine
 
 _logger = logging.getLogger(__name__)
 

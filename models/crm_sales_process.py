@@ -1,51 +1,34 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
-import contextvars
 import datetime
 import math
 from collections import defaultdict
-from contextlib import contextmanager
 from datetime import timedelta
-
-from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
 from odoo.fields import Domain
-from odoo.tools import SQL, escape_psql, is_html_empty, plaintext2html
-from odoo.tools.mail import parse_contact_from_email
+from odoo.tools import SQL, is_html_empty
 
 from .crm_sales_process_transition import NEW_RECORD_EFFECTS
-
-_ENGINE = contextvars.ContextVar("crm_sales_process_engine", default=False)
+from .engine_writes import engine_writes, in_engine
 
 # Errors of one batch listed in a refusal before "and N more".
 MAX_LISTED_ERRORS = 10
-# Overdue processes reminded per committed batch of the daily cron.
-REMIND_BATCH = 100
-
-
-@contextmanager
-def engine_writes():
-    """Let the transition engine write what the guard refuses to everyone else.
-
-    A context variable rather than a key of the env context: clients send the
-    context over RPC, so a context key would be a bypass anyone could forge.
-    """
-    token = _ENGINE.set(True)
-    try:
-        yield
-    finally:
-        _ENGINE.reset(token)
-
-
-def in_engine():
-    return _ENGINE.get()
 
 
 class CrmSalesProcess(models.Model):
     _name = "crm.sales.process"
     _description = "Sales Process"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    # The engine (_run: checks, values, new steps, log) is in this file; what
+    # it calls or what calls it, in the files of these names:
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "crm.sales.process.start",  # _start: what start_from_lead/_opportunity do
+        "crm.sales.process.effects",  # the built-in effects _run applies
+        "crm.sales.process.ui",  # buttons, drags and step writes that run a transition
+        "crm.sales.process.overdue",  # the daily reminder of overdue processes
+    ]
     _order = "id desc"
 
     name = fields.Char(required=True, tracking=True)
@@ -595,256 +578,6 @@ class CrmSalesProcess(models.Model):
         return []
 
     # ------------------------------------------------------------------
-    # Effects: each applies one built-in effect to a batch of processes
-    # (self) and returns {process: record} for the records it created.
-    # ------------------------------------------------------------------
-
-    def _effect_start(self, transition, plans):
-        groups = defaultdict(lambda: self.env["crm.sales.process"])
-        for process in self:
-            vals = plans[process]["values"]
-            groups[vals["team_id"], vals["user_id"], vals["date_start"]] |= process
-        for (team_id, user_id, date_start), processes in groups.items():
-            processes.sudo().write({"date_start": date_start})
-            leads = processes._plan_records(plans)
-            leads.filtered(lambda lead, t=team_id, u=user_id: lead.team_id.id != t or lead.user_id.id != u).write(
-                {"team_id": team_id, "user_id": user_id}
-            )
-
-    def _effect_qualify(self, transition, plans):
-        companies = self._qualify_companies(plans)
-        contacts = self._qualify_contacts(plans, companies)
-        for process in self:
-            vals = plans[process]["values"]
-            lead = plans[process]["record"]
-            customer = contacts[process]
-            update = lead._convert_opportunity_data(customer)
-            # Odoo recomputes the team of a lead whose type changes (to one the
-            # salesperson belongs to): the opportunity stays in its B2B channel
-            update["team_id"] = lead.team_id.id
-            update["name"] = vals["opportunity_name"]
-            if vals.get("notes"):
-                update["description"] = vals["notes"]
-            lead.write(update)
-
-    def _qualify_companies(self, plans):
-        """{process: company partner}: the given one, else an existing company
-        of that name (case-insensitive), else a new one; one search and one
-        create for the whole batch."""
-        Partner = self.env["res.partner"]
-        result = {}
-        wanted = {}
-        for process in self:
-            vals = plans[process]["values"]
-            if vals.get("partner_id"):
-                result[process] = Partner.browse(vals["partner_id"])
-            else:
-                wanted.setdefault(vals["company_name"].lower(), []).append(process)
-        if not wanted:
-            return result
-        names = list(wanted)
-        domain = [("is_company", "=", True)]
-        domain += ["|"] * (len(names) - 1)
-        domain += [("name", "=ilike", escape_psql(name)) for name in names]
-        found = {}
-        for partner in Partner.search(domain, order="id"):
-            found.setdefault(partner.name.lower(), partner)
-        to_create = [name for name in names if name not in found]
-        if to_create:
-            vals_list = []
-            for name in to_create:
-                first = wanted[name][0]
-                lead = plans[first]["record"]
-                vals_list.append(lead._prepare_customer_values(plans[first]["values"]["company_name"], is_company=True))
-            for name, partner in zip(to_create, Partner.create(vals_list), strict=False):
-                found[name] = partner
-        for name, processes in wanted.items():
-            for process in processes:
-                result[process] = found[name]
-        return result
-
-    def _qualify_contacts(self, plans, companies):
-        """{process: customer of the opportunity}: the lead's own contact when
-        it has one (attached to the company if it had none), else a contact
-        created from the lead's contact name under the company (Odoo's
-        _create_customer, batched), else the company itself."""
-        Partner = self.env["res.partner"]
-        result = {}
-        to_create = []
-        to_attach = defaultdict(lambda: Partner)
-        for process in self:
-            lead = plans[process]["record"]
-            company = companies[process]
-            partner = lead.partner_id
-            if partner:
-                if partner.commercial_partner_id == company:
-                    result[process] = partner
-                elif not partner.is_company and not partner.parent_id:
-                    to_attach[company] |= partner
-                    result[process] = partner
-                else:
-                    raise UserError(
-                        process._refusal(
-                            plans[process]["transition"],
-                            self.env._(
-                                'the lead\'s contact "%(contact)s" belongs to "%(other)s", not to "%(company)s"',
-                                contact=partner.display_name,
-                                other=partner.commercial_partner_id.name,
-                                company=company.name,
-                            ),
-                        )
-                    )
-                continue
-            contact_name = lead.contact_name or (
-                parse_contact_from_email(lead.email_from)[0] if lead.email_from else False
-            )
-            if contact_name:
-                to_create.append(
-                    (process, lead._prepare_customer_values(contact_name, is_company=False, parent_id=company.id))
-                )
-            else:
-                result[process] = company
-        for company, partners in to_attach.items():
-            partners.write({"parent_id": company.id})
-        if to_create:
-            created = Partner.create([vals for __, vals in to_create])
-            for (process, __), partner in zip(to_create, created, strict=False):
-                result[process] = partner
-        return result
-
-    def _effect_disqualify(self, transition, plans):
-        leads = self._plan_records(plans)
-        reason = plans[self[:1]]["values"].get("reason")
-        if reason:
-            # the same place Odoo's own "Lost" dialog puts its closing note
-            leads._track_set_log_message(
-                Markup('<div style="margin-bottom: 4px;"><p>%s:</p>%s<br /></div>')
-                % (self.env._("Disqualified"), plaintext2html(reason))
-            )
-        disqualified = self.env.ref("crm_sales_process.lost_reason_disqualified", raise_if_not_found=False)
-        leads.action_set_lost(lost_reason_id=disqualified.id if disqualified else False)
-
-    def _effect_follow_up(self, transition, plans):
-        for process in self:
-            plans[process]["record"].message_post(
-                body=plaintext2html(plans[process]["values"]["note"]),
-                message_type="comment",
-                subtype_xmlid="mail.mt_note",
-            )
-
-    def _effect_reactivate(self, transition, plans):
-        return self._copy_records(plans, {"active": True, "lost_reason_id": False})
-
-    def _effect_develop(self, transition, plans):
-        groups = defaultdict(lambda: self.env["crm.lead"])
-        for process in self:
-            vals = plans[process]["values"]
-            lead = plans[process]["record"]
-            customer = self.env["res.partner"].browse(vals["partner_id"])
-            # the given contact, else the record's own one when it belongs to
-            # that customer, else the customer itself
-            contact = self.env["res.partner"].browse(vals.get("contact_id"))
-            if not contact and lead.partner_id.commercial_partner_id == customer:
-                contact = lead.partner_id
-            update = {"partner_id": (contact or customer).id}
-            for key in ("budget_amount", "probability", "customer_need", "proposed_solution"):
-                if key in vals:
-                    update[key] = False if vals[key] is None else vals[key]
-            groups[tuple(sorted(update.items()))] |= lead
-        for update, leads in groups.items():
-            leads.write(dict(update))
-
-    def _effect_close_won(self, transition, plans):
-        leads = self._plan_records(plans)
-        won_stage = transition.to_step_id.stage_id
-        if won_stage.is_won:
-            stage_by_lead = dict.fromkeys(leads, won_stage)
-        else:
-            stage_by_lead = leads._sales_process_won_stages()
-        groups = defaultdict(lambda: self.env["crm.lead"])
-        for process in self:
-            lead = plans[process]["record"]
-            vals = plans[process]["values"]
-            groups[stage_by_lead[lead], vals["close_revenue"], vals["close_date"]] |= lead
-        leads.action_unarchive()
-        today = fields.Date.to_string(fields.Date.context_today(self))
-        for (stage, revenue, close_date), group in groups.items():
-            # Odoo's won semantic: a won stage and probability 100 (crm.lead.write
-            # does the rest, date_closed "now" included); another close date
-            # must come after it
-            group.write({"stage_id": stage.id, "probability": 100, "expected_revenue": revenue})
-            if close_date != today:
-                group.write({"date_closed": self._close_datetime(close_date)})
-
-    def _effect_close_lost(self, transition, plans):
-        groups = defaultdict(lambda: self.env["crm.lead"])
-        for process in self:
-            vals = plans[process]["values"]
-            groups[vals["lost_reason_id"], vals["close_date"]] |= plans[process]["record"]
-        for (reason_id, close_date), leads in groups.items():
-            leads.action_set_lost(
-                lost_reason_id=reason_id,
-                expected_revenue=0,
-                date_closed=self._close_datetime(close_date),
-            )
-
-    def _effect_reopen(self, transition, plans):
-        return self._copy_records(
-            plans,
-            {
-                "active": True,
-                "lost_reason_id": False,
-                "expected_revenue": 0,
-                "budget_amount": 0,
-                "customer_need": False,
-                "proposed_solution": False,
-            },
-        )
-
-    def _effect_none(self, transition, plans):
-        return None
-
-    def _copy_records(self, plans, default):
-        """Create the new record each process moves onto, linked to the one it
-        comes from; the old record is left exactly as it was."""
-        originals = self._plan_records(plans)
-        vals_list = originals.with_context(active_test=False).copy_data(default)
-        to_step = plans[self[:1]]["transition"].to_step_id
-        for vals, process in zip(vals_list, self, strict=False):
-            # linked at creation: its creation message already shows the step
-            vals.update(
-                sales_process_origin_id=plans[process]["record"].id,
-                sales_process_id=process.id,
-                sales_process_step_id=to_step.id,
-            )
-            if to_step.stage_id and to_step.record_type == "opportunity":
-                vals["stage_id"] = to_step.stage_id.id
-        # the default stage Odoo would search for each new record, once per team
-        stages = {}
-        for vals in vals_list:
-            if not vals.get("stage_id"):
-                team = vals.get("team_id") or False
-                if team not in stages:
-                    stages[team] = self.env["crm.lead"]._stage_find(team_id=team, domain=[("fold", "=", False)]).id
-                vals["stage_id"] = stages[team]
-        copies = self.env["crm.lead"].create(vals_list)
-        by_original = dict(zip(originals, copies, strict=False))
-        return {process: by_original[plans[process]["record"]] for process in self}
-
-    def _plan_records(self, plans):
-        """The records the processes of self act on, in the order of self."""
-        return self.env["crm.lead"].union(*(plans[process]["record"] for process in self))
-
-    @api.model
-    def _close_datetime(self, close_date):
-        """A close date as Odoo's date_closed: now when it is today, else noon
-        UTC, which shows the same day in every timezone from UTC-11 to UTC+11."""
-        day = fields.Date.to_date(close_date)
-        if day == fields.Date.context_today(self):
-            return fields.Datetime.now()
-        return datetime.datetime.combine(day, datetime.time(12, 0))
-
-    # ------------------------------------------------------------------
     # After the effects: new steps, links, stages, log
     # ------------------------------------------------------------------
 
@@ -950,164 +683,6 @@ class CrmSalesProcess(models.Model):
                 active_model="crm.lead", active_ids=records.ids, active_id=records[:1].id
             ).run()
 
-    @api.model
-    def _cron_remind_overdue(self):
-        """Schedule an activity for the owner of each open process that has
-        stayed in its step longer than the step allows; once per stay.
-
-        In batches, each committed with its activities and the processes'
-        marks (Odoo's cron progress API): a run stopped half-way (a server
-        stopped, the cron's time limits) keeps what it committed and the next
-        run does the rest, and a process is never reminded twice. In one
-        transaction, a backlog of some thousand overdue processes would
-        exceed the worker's CPU limit at every run and never be reminded."""
-        Cron = self.env["ir.cron"]
-        todo = self._overdue_processes()
-        time_left = Cron._commit_progress(remaining=len(todo))
-        reminded = self.browse()
-        while todo and time_left:
-            batch, todo = todo[:REMIND_BATCH], todo[REMIND_BATCH:]
-            # a fresh snapshot: processes moved on since the search are left out
-            batch = self._overdue_processes(batch)
-            batch._remind_overdue()
-            reminded |= batch
-            time_left = Cron._commit_progress(len(batch), remaining=len(todo))
-        return reminded
-
-    @api.model
-    def _overdue_processes(self, among=None):
-        """The processes past their step's maximum days, not yet reminded
-        for this stay, in id order."""
-        now = fields.Datetime.now()
-        steps = self.env["crm.sales.process.step"].search([("max_days", ">", 0), ("is_final", "=", False)])
-        if not steps:
-            return self.browse()
-        domain = Domain.OR(
-            [
-                ("step_id", "=", step.id),
-                ("date_step", "<", now - timedelta(days=step.max_days)),
-                "|",
-                ("overdue_step_id", "=", False),
-                ("overdue_step_id", "!=", step.id),
-            ]
-            for step in steps
-        )
-        if among is not None:
-            domain &= Domain("id", "in", among.ids)
-        return self.search(domain, order="id")
-
-    def _remind_overdue(self):
-        """One activity for the owner of each process, and the mark of the
-        step it was reminded for, in the same transaction."""
-        activity_type = self.env.ref("crm_sales_process.mail_activity_type_step_overdue", raise_if_not_found=False)
-        lead_model = self.env["ir.model"]._get_id("crm.lead")
-        vals_list = []
-        for step, processes in self.grouped("step_id").items():
-            with_record = processes.filtered("current_lead_id")
-            available = with_record._available_transitions()
-            for process in with_record:
-                names = ", ".join(available[process].mapped("name"))
-                vals_list.append(
-                    {
-                        "res_model_id": lead_model,
-                        "res_id": process.current_lead_id.id,
-                        "activity_type_id": activity_type.id if activity_type else False,
-                        "user_id": (process.user_id or process.team_id.user_id or self.env.user).id,
-                        "date_deadline": fields.Date.context_today(self),
-                        "summary": self.env._('Overdue in step "%(step)s"', step=step.name),
-                        "note": self.env._(
-                            '"%(process)s" has been in step "%(step)s" for %(days)s days, more than the '
-                            "%(max)s days it allows. Next moves: %(names)s.",
-                            process=process.name,
-                            step=step.name,
-                            days=process.days_in_step,
-                            max=step.max_days,
-                            names=names or self.env._("none"),
-                        ),
-                    }
-                )
-            processes.write({"overdue_step_id": step.id})
-        self.env["mail.activity"].sudo().create(vals_list)
-
-    # ------------------------------------------------------------------
-    # Start
-    # ------------------------------------------------------------------
-
-    @api.model
-    def _start(self, record_ids, record_type, values):
-        code = "start_from_lead" if record_type == "lead" else "start_from_opportunity"
-        values = self._check_call(code, values)
-        single = not isinstance(record_ids, (list, tuple))
-        ids = [record_ids] if single else list(record_ids)
-        if not ids or any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
-            raise UserError(
-                self.env._(
-                    '"%(code)s" takes the id of a %(type)s, not %(value)r.',
-                    code=code,
-                    type=record_type,
-                    value=record_ids,
-                )
-            )
-        workflow = self.env["crm.sales.process.workflow"]._get_default()
-        default_start = workflow and workflow._start_transition(record_type)
-        if not default_start:
-            raise UserError(
-                self.env._(
-                    "No active Sales Process workflow can start from a %(type)s.",
-                    type=record_type,
-                )
-            )
-        # every start transition takes the same values: check their types first
-        clean = self._clean_values(default_start, values)
-        leads = self.env["crm.lead"].with_context(active_test=False).browse(ids)
-        missing = leads - leads.exists()
-        if missing:
-            raise UserError(
-                self.env._(
-                    '"%(code)s": there is no lead or opportunity with id %(ids)s.',
-                    code=code,
-                    ids=", ".join(map(str, missing.ids)),
-                )
-            )
-        leads._sales_process_check_startable(record_type, code)
-        self.check_access("create")
-        transitions = {}
-        for lead in leads:
-            team = self.env["crm.team"].browse(clean.get("team_id")) or lead.team_id
-            start = default_start
-            if team.channel_type == "b2b" and team.sales_process_workflow_id:
-                start = team.sales_process_workflow_id._start_transition(record_type)
-                if not start:
-                    raise UserError(
-                        self.env._(
-                            'The workflow "%(workflow)s" of channel "%(team)s" has no start transition for a %(type)s.',
-                            workflow=team.sales_process_workflow_id.name,
-                            team=team.name,
-                            type=record_type,
-                        )
-                    )
-            transitions[lead] = start
-        # Processes are created stepless, then the start transition runs through
-        # the same engine as every other one: checks, effect, log.
-        with self.env.cr.savepoint():
-            with engine_writes():
-                processes = self.create(
-                    [
-                        {
-                            "name": lead.name,
-                            "workflow_id": transitions[lead].workflow_id.id,
-                            "lead_id": lead.id if record_type == "lead" else False,
-                            "opportunity_id": lead.id if record_type == "opportunity" else False,
-                        }
-                        for lead in leads
-                    ]
-                )
-            processes._run(
-                {process: transitions[lead] for process, lead in zip(processes, leads, strict=False)},
-                values,
-            )
-        return processes.id if single else processes.ids
-
     @api.model_create_multi
     def create(self, vals_list):
         if not in_engine():
@@ -1121,7 +696,7 @@ class CrmSalesProcess(models.Model):
         return super().create(vals_list)
 
     # ------------------------------------------------------------------
-    # Guard and UI helpers
+    # Guard
     # ------------------------------------------------------------------
 
     def write(self, vals):
@@ -1132,132 +707,6 @@ class CrmSalesProcess(models.Model):
                 self.env._("The workflow, lead and opportunity of a Sales Process are set by its transitions only.")
             )
         return super().write(vals)
-
-    def _write_step_as_transition(self, vals):
-        """An RPC or list write of step_id: run the transition that leads
-        there, when it can run with the values the record already holds."""
-        vals = dict(vals)
-        step = self.env["crm.sales.process.step"].browse(vals.pop("step_id"))
-        moving = self.filtered(lambda p: p.step_id != step)
-        available = moving._available_transitions()
-        moving._run_with_suggestions({p: p._transition_to(step, available) for p in moving})
-        return super().write(vals) if vals else True
-
-    def _transition_to(self, step, available=None):
-        """The transition available now that leads from the step of the
-        process to ``step``, or a refusal. ``available``: the result of
-        _available_transitions() for a batch that includes the process."""
-        self.ensure_one()
-        available = (available or self._available_transitions())[self]
-        transition = available.filtered(lambda t: t.to_step_id == step)[:1]
-        if not transition:
-            raise UserError(
-                self.env._(
-                    'No transition leads "%(process)s" from "%(from)s" to "%(to)s". Available now: %(names)s.',
-                    process=self.display_name,
-                    **{"from": self.step_id.name},
-                    to=step.name,
-                    names=", ".join(available.mapped("name")) or self.env._("none"),
-                )
-            )
-        return transition
-
-    def action_move_to_step(self, step_id):
-        """A kanban drag to another step: run the transition that leads
-        there when it takes no values, else open its form."""
-        self.ensure_one()
-        step = self.env["crm.sales.process.step"].browse(step_id)
-        if step == self.step_id:
-            return True
-        transition = self._transition_to(step)
-        return self.env["crm.sales.process.transition.wizard"]._open_for(self, transition, ask_confirmation=True)
-
-    def _run_with_suggestions(self, transitions, values=None):
-        """Run on each process its transition (``transitions``: {process:
-        transition}) with the values its record already holds (what the
-        transition form would propose) updated by ``values``; when they are
-        not enough, refuse and name the button that asks for the rest. The
-        processes whose transition and values agree run in one batch."""
-        batches = defaultdict(lambda: self.env["crm.sales.process"])
-        for process in self:
-            transition = transitions[process]
-            vals = process._suggested_values(transition)
-            vals.update(values or {})
-            record = process.current_lead_id
-            probe = process._clean_values(transition, vals)
-            process._complete_values(transition, probe, record)
-            problems = process._check_values(transition, probe, record)
-            if problems:
-                raise UserError(
-                    process._refusal(transition, "; ".join(problems))
-                    + "\n"
-                    + self.env._('Use the "%(button)s" button to enter them.', button=transition.name)
-                )
-            batches[transition, tuple(sorted(vals.items()))] |= process
-        result = True
-        for (transition, vals), processes in batches.items():
-            result = processes.run_transition(transition.code, dict(vals))
-        return result
-
-    def _suggested_values(self, transition):
-        """What the transition form proposes for this process."""
-        self.ensure_one()
-        lead = self.current_lead_id
-        effect = transition.effect
-        today = fields.Date.to_string(fields.Date.context_today(self))
-        if effect == "qualify":
-            vals = {"notes": lead.description}
-            self._complete_values(transition, vals, lead)
-        elif effect == "develop":
-            vals = {
-                "partner_id": lead.partner_id.commercial_partner_id.id,
-                "contact_id": lead.partner_id.id if lead.partner_id and not lead.partner_id.is_company else False,
-                "budget_amount": lead.budget_amount,
-                "probability": lead.probability,
-                "customer_need": lead.customer_need,
-                "proposed_solution": lead.proposed_solution,
-            }
-        elif effect == "close_won":
-            vals = {"close_revenue": lead.expected_revenue, "close_date": today}
-        elif effect == "close_lost":
-            vals = {"lost_reason_id": lead.lost_reason_id.id, "close_date": today}
-        else:
-            vals = {}
-        spec = transition._value_spec()
-        return {k: v for k, v in vals.items() if k in spec and v not in (False, None, "")}
-
-    def action_open_transition(self):
-        """Button of a transition: open its form, or run it when it takes
-        no values and asks no confirmation."""
-        transition = (
-            self.env["crm.sales.process.transition"]
-            .browse(self.env.context.get("sales_process_transition_id"))
-            .exists()
-        )
-        if not transition:
-            raise UserError(self.env._("This transition no longer exists; reload the page."))
-        return self.env["crm.sales.process.transition.wizard"]._open_for(self, transition)
-
-    def action_sales_process_transition(self):
-        """Header button of a transition (see _get_view)."""
-        return self.action_open_transition()
-
-    @api.model
-    def _get_view_cache_key(self, view_id=None, view_type="form", **options):
-        # the transition buttons depend on the workflows the companies can read
-        key = super()._get_view_cache_key(view_id, view_type, **options)
-        return key + (tuple(self.env.companies.ids),)
-
-    @api.model
-    def _get_view(self, view_id=None, view_type="form", **options):
-        arch, view = super()._get_view(view_id, view_type, **options)
-        if view_type == "form":
-            self.env["crm.sales.process.transition"]._inject_header_buttons(arch, "available_transition_ids")
-        return arch, view
-
-    def action_open_current_lead(self):
-        self.ensure_one()
-        return self.current_lead_id._get_form_action()
 
     def unlink(self):
         self.check_access("unlink")

@@ -496,7 +496,7 @@ class TestWorkflowConfig(SalesProcessCase):
         self._remind()  # the overdue processes of the demo data, if any
         late = self.Process.union(*(self._start(user=self.salesman) for __ in range(5)))
         late.date_step = fields.Datetime.now() - timedelta(days=4)
-        with patch("odoo.addons.crm_sales_process.models.crm_sales_process.REMIND_BATCH", 2):
+        with patch("odoo.addons.crm_sales_process.models.crm_sales_process_overdue.REMIND_BATCH", 2):
             self.assertEqual(self._remind(batches=1), late[:2].sorted("id"))
             self.assertEqual(len(self._reminders(late)), 2)
             self.assertEqual(len(self._remind(batches=1)), 2)

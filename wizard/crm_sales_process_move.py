@@ -2,7 +2,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..models.crm_sales_process import engine_writes
+from ..models.engine_writes import engine_writes
 
 
 class CrmSalesProcessMove(models.TransientModel):
