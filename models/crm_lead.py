@@ -25,7 +25,6 @@ class CrmLead(models.Model):
 
     sales_process_id = fields.Many2one(
         "crm.sales.process",
-        string="Sales Process",
         index="btree_not_null",
         copy=False,
         readonly=True,
@@ -33,7 +32,6 @@ class CrmLead(models.Model):
     )
     sales_process_step_id = fields.Many2one(
         "crm.sales.process.step",
-        string="Sales Process Step",
         index="btree_not_null",
         copy=False,
         readonly=True,

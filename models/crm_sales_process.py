@@ -58,7 +58,6 @@ class CrmSalesProcess(models.Model):
     )
     step_id = fields.Many2one(
         "crm.sales.process.step",
-        string="Step",
         index=True,
         ondelete="restrict",
         group_expand="_read_group_step_ids",
@@ -91,7 +90,6 @@ class CrmSalesProcess(models.Model):
     )
     lead_id = fields.Many2one(
         "crm.lead",
-        string="Lead",
         readonly=True,
         index="btree_not_null",
         ondelete="restrict",
@@ -100,7 +98,6 @@ class CrmSalesProcess(models.Model):
     )
     opportunity_id = fields.Many2one(
         "crm.lead",
-        string="Opportunity",
         readonly=True,
         index="btree_not_null",
         ondelete="restrict",
