@@ -205,14 +205,14 @@ class CrmLead(models.Model):
             if process.current_lead_id != lead or step.outcome != "open":
                 raise UserError(lead._sales_process_frozen_message())
             if stage.is_won:
-                leads_there = lambda t: t.effect == "close_won"  # noqa: E731
+                leads_there = lambda t: t.effect == "close_won"
             else:
                 targets = process.workflow_id.step_ids.filtered(
                     lambda s, step=step: s.stage_id == stage and s.record_type == step.record_type
                 )
                 if not targets or step in targets:
                     continue
-                leads_there = lambda t, targets=targets: t.to_step_id in targets  # noqa: E731
+                leads_there = lambda t, targets=targets: t.to_step_id in targets
             transition = available[process].filtered(leads_there)[:1]
             if not transition:
                 raise UserError(
