@@ -121,24 +121,26 @@ class CrmLead(models.Model):
         if not in_process:
             return super().write(vals)
         moved = in_process._sales_process_guard_write(vals)
+        writes = []
         if moved:
             # their transition has set the stage; write the rest only
             rest = {k: v for k, v in vals.items() if k != "stage_id"}
             if rest:
-                moved._sales_process_write_in_channel(rest)
-        (in_process - moved)._sales_process_write_in_channel(vals)
-        others = self - in_process
-        return super(CrmLead, others).write(vals) if others else True
+                writes += moved._sales_process_writes_in_channel(rest)
+        writes += (in_process - moved)._sales_process_writes_in_channel(vals)
+        writes.append((self - in_process, vals))
+        for records, values in writes:
+            if records:
+                super(CrmLead, records).write(values)
+        return True
 
-    def _sales_process_write_in_channel(self, vals):
+    def _sales_process_writes_in_channel(self, vals):
         """Odoo gives a lead whose salesperson changes a team of that
         salesperson's; a record in a process keeps its B2B channel unless
-        the write names one."""
+        the write names one. Return the (records, values) writes to make."""
         if "user_id" not in vals or "team_id" in vals:
-            return super().write(vals)
-        for team, leads in self.grouped("team_id").items():
-            super(CrmLead, leads).write(dict(vals, team_id=team.id))
-        return True
+            return [(self, vals)]
+        return [(leads, dict(vals, team_id=team.id)) for team, leads in self.grouped("team_id").items()]
 
     def _sales_process_guard_write(self, vals):
         """Refuse what would make a record and its process disagree; run the

@@ -1122,23 +1122,24 @@ class CrmSalesProcess(models.Model):
     # ------------------------------------------------------------------
 
     def write(self, vals):
-        if "step_id" in vals and not in_engine():
-            return self._write_step_as_transition(vals)
-        if {"workflow_id", "lead_id", "opportunity_id"} & set(vals) and not in_engine():
-            raise UserError(
-                self.env._("The workflow, lead and opportunity of a Sales Process are set by its transitions only.")
-            )
+        if not in_engine():
+            if {"workflow_id", "lead_id", "opportunity_id"} & set(vals):
+                raise UserError(
+                    self.env._("The workflow, lead and opportunity of a Sales Process are set by its transitions only.")
+                )
+            if "step_id" in vals:
+                vals = dict(vals)
+                self._move_to_step(self.env["crm.sales.process.step"].browse(vals.pop("step_id")))
+                if not vals:
+                    return True
         return super().write(vals)
 
-    def _write_step_as_transition(self, vals):
+    def _move_to_step(self, step):
         """An RPC or list write of step_id: run the transition that leads
         there, when it can run with the values the record already holds."""
-        vals = dict(vals)
-        step = self.env["crm.sales.process.step"].browse(vals.pop("step_id"))
         moving = self.filtered(lambda p: p.step_id != step)
         available = moving._available_transitions()
         moving._run_with_suggestions({p: p._transition_to(step, available) for p in moving})
-        return super().write(vals) if vals else True
 
     def _transition_to(self, step, available=None):
         """The transition available now that leads from the step of the
