@@ -42,6 +42,4 @@
     },
     "uninstall_hook": "uninstall_hook",
     "images": ["static/description/banner.png"],
-    "installable": True,
-    "application": False,
 }

@@ -25,7 +25,6 @@ class CrmLead(models.Model):
 
     sales_process_id = fields.Many2one(
         "crm.sales.process",
-        string="Sales Process",
         index="btree_not_null",
         copy=False,
         readonly=True,
@@ -33,7 +32,6 @@ class CrmLead(models.Model):
     )
     sales_process_step_id = fields.Many2one(
         "crm.sales.process.step",
-        string="Sales Process Step",
         index="btree_not_null",
         copy=False,
         readonly=True,
@@ -123,24 +121,26 @@ class CrmLead(models.Model):
         if not in_process:
             return super().write(vals)
         moved = in_process._sales_process_guard_write(vals)
+        writes = []
         if moved:
             # their transition has set the stage; write the rest only
             rest = {k: v for k, v in vals.items() if k != "stage_id"}
             if rest:
-                moved._sales_process_write_in_channel(rest)
-        (in_process - moved)._sales_process_write_in_channel(vals)
-        others = self - in_process
-        return super(CrmLead, others).write(vals) if others else True
+                writes += moved._sales_process_writes_in_channel(rest)
+        writes += (in_process - moved)._sales_process_writes_in_channel(vals)
+        writes.append((self - in_process, vals))
+        for records, values in writes:
+            if records:
+                super(CrmLead, records).write(values)
+        return True
 
-    def _sales_process_write_in_channel(self, vals):
+    def _sales_process_writes_in_channel(self, vals):
         """Odoo gives a lead whose salesperson changes a team of that
         salesperson's; a record in a process keeps its B2B channel unless
-        the write names one."""
+        the write names one. Return the (records, values) writes to make."""
         if "user_id" not in vals or "team_id" in vals:
-            return super().write(vals)
-        for team, leads in self.grouped("team_id").items():
-            super(CrmLead, leads).write(dict(vals, team_id=team.id))
-        return True
+            return [(self, vals)]
+        return [(leads, dict(vals, team_id=team.id)) for team, leads in self.grouped("team_id").items()]
 
     def _sales_process_guard_write(self, vals):
         """Refuse what would make a record and its process disagree; run the
@@ -207,14 +207,14 @@ class CrmLead(models.Model):
             if process.current_lead_id != lead or step.outcome != "open":
                 raise UserError(lead._sales_process_frozen_message())
             if stage.is_won:
-                leads_there = lambda t: t.effect == "close_won"  # noqa: E731
+                leads_there = lambda t: t.effect == "close_won"
             else:
                 targets = process.workflow_id.step_ids.filtered(
                     lambda s, step=step: s.stage_id == stage and s.record_type == step.record_type
                 )
                 if not targets or step in targets:
                     continue
-                leads_there = lambda t, targets=targets: t.to_step_id in targets  # noqa: E731
+                leads_there = lambda t, targets=targets: t.to_step_id in targets
             transition = available[process].filtered(leads_there)[:1]
             if not transition:
                 raise UserError(

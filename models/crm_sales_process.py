@@ -41,7 +41,6 @@ class CrmSalesProcess(models.Model):
     )
     step_id = fields.Many2one(
         "crm.sales.process.step",
-        string="Step",
         index=True,
         ondelete="restrict",
         group_expand="_read_group_step_ids",
@@ -74,7 +73,6 @@ class CrmSalesProcess(models.Model):
     )
     lead_id = fields.Many2one(
         "crm.lead",
-        string="Lead",
         readonly=True,
         index="btree_not_null",
         ondelete="restrict",
@@ -83,7 +81,6 @@ class CrmSalesProcess(models.Model):
     )
     opportunity_id = fields.Many2one(
         "crm.lead",
-        string="Opportunity",
         readonly=True,
         index="btree_not_null",
         ondelete="restrict",
@@ -700,12 +697,16 @@ class CrmSalesProcess(models.Model):
     # ------------------------------------------------------------------
 
     def write(self, vals):
-        if "step_id" in vals and not in_engine():
-            return self._write_step_as_transition(vals)
-        if {"workflow_id", "lead_id", "opportunity_id"} & set(vals) and not in_engine():
-            raise UserError(
-                self.env._("The workflow, lead and opportunity of a Sales Process are set by its transitions only.")
-            )
+        if not in_engine():
+            if {"workflow_id", "lead_id", "opportunity_id"} & set(vals):
+                raise UserError(
+                    self.env._("The workflow, lead and opportunity of a Sales Process are set by its transitions only.")
+                )
+            if "step_id" in vals:
+                vals = dict(vals)
+                self._move_to_step(self.env["crm.sales.process.step"].browse(vals.pop("step_id")))
+                if not vals:
+                    return True
         return super().write(vals)
 
     def unlink(self):

@@ -31,8 +31,8 @@ class CrmSalesProcessLog(models.Model):
         help="Empty for a move to another workflow (see the note).",
     )
     note = fields.Char(readonly=True)
-    from_step_id = fields.Many2one("crm.sales.process.step", string="From Step", ondelete="restrict", readonly=True)
-    to_step_id = fields.Many2one("crm.sales.process.step", string="To Step", ondelete="restrict", readonly=True)
+    from_step_id = fields.Many2one("crm.sales.process.step", ondelete="restrict", readonly=True)
+    to_step_id = fields.Many2one("crm.sales.process.step", ondelete="restrict", readonly=True)
     user_id = fields.Many2one("res.users", string="By", required=True, readonly=True)
     # the analysis filters by period (its default: the last twelve months)
     date = fields.Datetime(required=True, readonly=True, index=True)

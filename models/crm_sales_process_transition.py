@@ -96,7 +96,6 @@ class CrmSalesProcessTransition(models.Model):
     )
     to_step_id = fields.Many2one(
         "crm.sales.process.step",
-        string="To Step",
         required=True,
         ondelete="restrict",
     )
@@ -127,7 +126,6 @@ class CrmSalesProcessTransition(models.Model):
     )
     server_action_id = fields.Many2one(
         "ir.actions.server",
-        string="Server Action",
         domain="[('model_id.model', '=', 'crm.lead')]",
         ondelete="restrict",
         help="Run on the lead or opportunity after the transition's effect, "

@@ -13,15 +13,12 @@ class CrmSalesProcessUi(models.AbstractModel):
     _name = "crm.sales.process.ui"
     _description = "Sales Process: Buttons and Drags"
 
-    def _write_step_as_transition(self, vals):
+    def _move_to_step(self, step):
         """An RPC or list write of step_id: run the transition that leads
         there, when it can run with the values the record already holds."""
-        vals = dict(vals)
-        step = self.env["crm.sales.process.step"].browse(vals.pop("step_id"))
         moving = self.filtered(lambda p: p.step_id != step)
         available = moving._available_transitions()
         moving._run_with_suggestions({p: p._transition_to(step, available) for p in moving})
-        return super().write(vals) if vals else True
 
     def _transition_to(self, step, available=None):
         """The transition available now that leads from the step of the

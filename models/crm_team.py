@@ -14,7 +14,6 @@ class CrmTeam(models.Model):
     )
     sales_process_workflow_id = fields.Many2one(
         "crm.sales.process.workflow",
-        string="Sales Process Workflow",
         compute="_compute_sales_process_workflow_id",
         store=True,
         readonly=False,

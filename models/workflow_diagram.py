@@ -13,6 +13,7 @@ edges run through virtual nodes that hold a slot in each rank they cross.
 import math
 import random
 import zlib
+from itertools import pairwise
 from xml.sax.saxutils import escape, quoteattr
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
@@ -247,7 +248,7 @@ def _place_x(ranks, nodes, up, down, chains):
     x, offsets = {}, []
     for rank in ranks:  # offsets: each node packed against its left neighbour
         off = [0.0]
-        for m, n in zip(rank, rank[1:], strict=False):
+        for m, n in pairwise(rank):
             off.append(off[-1] + _sep(nodes, m, n))
         offsets.append(off[: len(rank)])
         x.update(zip(rank, off, strict=False))
@@ -319,7 +320,7 @@ def _chains(nodes, edges, layer, ranks):
             chain.append(key)
             up[key], down[key] = [], []
         chain.append(e["b"])
-        for m, n in zip(chain, chain[1:], strict=False):
+        for m, n in pairwise(chain):
             down[m].append(n)
             up[n].append(m)
         e["chain"], e["lbl_node"] = chain, ("v", ei, lbl_rank)
@@ -458,7 +459,7 @@ def _path(edge):
         c = x0 + (ax - x0) / 0.75  # a cubic's apex lies at 3/4 of its control offset
         return f"M{_f(x0)},{_f(y0)} C{_f(c)},{_f(y0 - 20)} {_f(c)},{_f(y1 + 20)} {_f(x1)},{_f(y1)}"
     d = [f"M{_f(pts[0][0])},{_f(pts[0][1])}"]
-    for (px, py), (qx, qy) in zip(pts, pts[1:], strict=False):
+    for (px, py), (qx, qy) in pairwise(pts):
         if abs(px - qx) < 0.5:
             d.append(f"L{_f(qx)},{_f(qy)}")
         else:  # vertical tangents at both ends: smooth through virtual nodes

@@ -222,10 +222,10 @@ class TestAnalysis(SalesProcessCase):
         # March: D lost (day 9), A lost (day 25); qualified A (15) and B (5),
         # disqualified A (2) and C (3). April: B won (31), A won (50)
         self.assertEqual(by_month, {3: (0.0, 50.0), 4: (100.0, False)}, "no qualification in April")
-        by_owner = dict(
-            (owner, (win, qualification))
+        by_owner = {
+            owner: (win, qualification)
             for owner, win, qualification in self._facts(["win_rate:avg", "qualification_rate:avg"], ["owner_id"])
-        )
+        }
         self.assertEqual(by_owner[self.salesman], (200 / 3, 200 / 3))
         self.assertEqual(by_owner[self.salesman_2], (0.0, 0.0))
         by_step = {

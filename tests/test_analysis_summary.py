@@ -228,7 +228,7 @@ class TestAnalysisSummary(SalesProcessCase):
                       count(*) FILTER (WHERE date_min::date != date_max::date)
                  FROM crm_sales_process_log_summary"""
         )
-        rows, lines, shared, across_days = self.env.cr.fetchone()
+        _rows, lines, shared, across_days = self.env.cr.fetchone()
         self.assertTrue(shared, "rows that stand for several lines")
         self.assertEqual(across_days, 0, "a row holds one UTC day")
         self.env.cr.execute("SELECT count(*) FROM crm_sales_process_log WHERE summary_id IS NOT NULL")

@@ -328,9 +328,15 @@ class TestGuard(SalesProcessCase):
                 }
             )
         process = self._start()
-        for vals in ({"lead_id": lead.id}, {"workflow_id": self.workflow.copy().id}):
+        for vals in (
+            {"lead_id": lead.id},
+            {"workflow_id": self.workflow.copy().id},
+            # with a step: refused before its transition runs
+            {"step_id": self.steps["new_opportunity"].id, "lead_id": lead.id},
+        ):
             with self.subTest(vals=vals), self.assertRaises(UserError):
                 process.write(vals)
+        self.assertEqual((process.step_code, process.lead_id.type), ("new_lead", "lead"))
         with self.assertRaises(UserError):
             process.copy()
 

@@ -649,11 +649,11 @@ class _TransitionMachine(RuleBasedStateMachine):
             first = data.draw(st.integers(0, len(steps) - 1), label="process")
             allowed = [code for code in CODES if steps[first] in FROM_STEPS[code]]
             code = data.draw(st.sampled_from(allowed), label="code")
-            fitting = lambda i: steps[i] == steps[first]  # noqa: E731
+            fitting = lambda i: steps[i] == steps[first]
             indexes = [first]
         else:
             code = data.draw(_mix((5, st.sampled_from(CODES)), (1, st.sampled_from(UNKNOWN_CODES))), label="code")
-            fitting = lambda i: steps[i] in FROM_STEPS.get(code, ())  # noqa: E731
+            fitting = lambda i: steps[i] in FROM_STEPS.get(code, ())
             indexes = []
         while len(indexes) < size:
             others = [i for i in range(len(steps)) if i not in indexes]

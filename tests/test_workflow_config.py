@@ -334,14 +334,12 @@ class TestWorkflowConfig(SalesProcessCase):
     @mute_logger("odoo.sql_db")
     def test_codes_are_unique_in_a_workflow(self):
         clone = self._clone()
-        with self.assertRaises(UniqueViolation):
-            with self.env.cr.savepoint():
-                self._step(clone, "new_lead").copy({"name": "Again"})
-                self.env.flush_all()
-        with self.assertRaises(UniqueViolation):
-            with self.env.cr.savepoint():
-                self._transition(clone, "qualify").copy({"name": "Again"})
-                self.env.flush_all()
+        with self.assertRaises(UniqueViolation), self.env.cr.savepoint():
+            self._step(clone, "new_lead").copy({"name": "Again"})
+            self.env.flush_all()
+        with self.assertRaises(UniqueViolation), self.env.cr.savepoint():
+            self._transition(clone, "qualify").copy({"name": "Again"})
+            self.env.flush_all()
         # the same code in another workflow is fine
         self.assertEqual(self._step(clone, "new_lead").code, self.steps["new_lead"].code)
 

@@ -17,7 +17,7 @@ class CrmSalesProcessTransitionWizard(models.TransientModel):
     confirm_message = fields.Text(compute="_compute_confirm_message")
     value_keys = fields.Char(compute="_compute_value_keys")
     required_keys = fields.Char(compute="_compute_value_keys")
-    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id", string="Currency")
+    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
     # The values (DESIGN.md section 1), by the names external clients use.
     team_id = fields.Many2one("crm.team", string="Sales Channel", domain=[("channel_type", "=", "b2b")])
     user_id = fields.Many2one("res.users", string="Owner", domain=[("share", "=", False)])

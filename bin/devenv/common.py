@@ -39,7 +39,7 @@ def sha256_text(*texts):
 
 
 def duration(seconds):
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
