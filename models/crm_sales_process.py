@@ -1255,6 +1255,7 @@ class CrmSalesProcess(models.Model):
             self.env["crm.sales.process.transition"]._inject_header_buttons(arch, "available_transition_ids")
         return arch, view
 
+    @api.readonly
     def action_open_current_lead(self):
         self.ensure_one()
         return self.current_lead_id._get_form_action()
