@@ -536,10 +536,11 @@ def run(args, replica):
         managers, probe_login = setup_managers(args, admin, ctx.tag)
         crons = {xmlid(admin, ref, "ir.cron"): name for ref, name in CRONS.items()}
         load.warm_up(largs, [server.url])
-        probe = Probe(args, ctx, admin, probe_login)
+        # each thread its own XML-RPC connection (a ServerProxy serves one call at a time)
+        probe = Probe(args, ctx, connect(server.url, args.db, "admin", "admin", args.timeout), probe_login)
         caught_up(places)
         snapshots = {"start": stats("primary", "replica")}
-        fault, threads = [], []
+        fault, threads, crons_due, side_errors = [], [], [], []
         ctx.stopped = threading.Event()  # Ctrl-C: every thread of the run ends at once
 
         def during(begin):
@@ -547,8 +548,17 @@ def run(args, replica):
             threads.extend([probe, ReplicationLag(places["primary"], replica["slot"], ctx)])
             for thread in threads:
                 thread.start()
+            try:
+                crons_and_fault(begin)
+            except Exception as error:  # noqa: BLE001 -- a problem of the run, reported with the others
+                side_errors.append(f"the crons or the fault did not happen as planned: {error!r}")
+            for thread in threads:
+                thread.join()
+
+        def crons_and_fault(begin):
             if not ctx.stopped.wait(max(0.0, begin + args.seconds / 3 - time.monotonic())):
-                make_due(admin, crons)
+                crons_due.append(time.time())
+                make_due(connect(server.url, args.db, "admin", "admin", args.timeout), crons)
                 say(begin, "the lead scoring queue and the summary fold crons made due")
             if args.fault_after and not ctx.stopped.wait(max(0.0, begin + args.fault_after - time.monotonic())):
                 snapshots["fault"] = stats("primary", "replica")
@@ -560,8 +570,6 @@ def run(args, replica):
                     fault.append((stopping, time.time()))
                     snapshots["resumed"] = stats("replica")
                     say(begin, f"the replica is back ({fault[0][1] - fault[0][0]:.1f} s away)")
-            for thread in threads:
-                thread.join()
 
         print(
             f"Run: {args.salesmen} salesmen and {args.managers} managers (web clients) on {server}, {args.seconds:g} s"
@@ -585,7 +593,10 @@ def run(args, replica):
         problems += report_managers(managers, requests_seen, fault)
         problems += report_servers(snapshots)
         problems += report_lag(probe, threads, fault)
-        problems += report_crons(admin, server.log, crons)
+        problems += side_errors
+        problems += report_crons(server.log, crons, crons_due)
+        if args.fault_after and not fault:
+            problems.append("the replica was not stopped: no fault case")
         if fault:
             problems += report_fault(managers, clients, requests_seen, fault, server)
         print("\n== audit")
@@ -718,15 +729,19 @@ def report_lag(probe, threads, fault):
     return problems
 
 
-def report_crons(admin, log, crons):
+def report_crons(log, crons, due):
+    """The runs of the crons after they were made due, from Odoo's log."""
     print("\n== crons (they write: a cron's cursor is never read-only, they run on the primary)")
+    if not due:
+        return ["the crons were not made due"]
     problems = []
-    text = Path(log).read_text(errors="replace")
+    with open(log, encoding="utf-8", errors="replace") as handle:
+        lines = [line for line in handle if line[:4].isdigit() and log_time(line) >= due[0]]
     for cron_id, name in crons.items():
-        runs = re.findall(rf"Job '[^']*' \({cron_id}\) (fully done|partially done|failed)", text)
-        print(f"  {name}: made due during the run; its runs: {', '.join(runs) or 'none'}")
+        runs = [m.group(1) for line in lines if (m := re.search(rf"Job '[^']*' \({cron_id}\) ([a-z ]+) \(#", line))]
+        print(f"  {name}: made due during the run; its runs since: {', '.join(runs) or 'none'}")
         if not runs or "failed" in runs:
-            problems.append(f"the {name} cron did not run fully")
+            problems.append(f"the {name} cron did not run fully once made due")
     return problems
 
 
