@@ -410,6 +410,16 @@ def setup_managers(args, admin, tag):
     return logins[:-1], logins[-1]
 
 
+def cron_worker_ready(log, timeout=180):
+    """Wait until the cron worker has run its first round of jobs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "odoo.addons.base.models.ir_cron: Job '" in Path(log).read_text(errors="replace"):
+            return True
+        time.sleep(1)
+    return False
+
+
 def make_due(admin, crons):
     """The crons due now: the cron worker, woken by the change, runs them
     (on the primary: a cron's cursor is never read-only)."""
@@ -536,6 +546,10 @@ def run(args, replica):
         managers, probe_login = setup_managers(args, admin, ctx.tag)
         crons = {xmlid(admin, ref, "ir.cron"): name for ref, name in CRONS.items()}
         load.warm_up(largs, [server.url])
+        # the cron worker (niced) loads the registry in its own time: its first
+        # round done, it wakes when a cron is made due
+        if not cron_worker_ready(server.log):
+            print("  note: the cron worker has run no job yet; the crons' check may find none", flush=True)
         # each thread its own XML-RPC connection (a ServerProxy serves one call at a time)
         probe = Probe(args, ctx, connect(server.url, args.db, "admin", "admin", args.timeout), probe_login)
         caught_up(places)
