@@ -486,6 +486,7 @@ class CrmLead(models.Model):
                 f"({readonly}) or sales_process_readonly" if readonly else "sales_process_readonly",
             )
 
+    @api.readonly
     def action_open_sales_process(self):
         self.ensure_one()
         return {

@@ -132,6 +132,7 @@ class CrmSalesProcessUi(models.AbstractModel):
             self.env["crm.sales.process.transition"]._inject_header_buttons(arch, "available_transition_ids")
         return arch, view
 
+    @api.readonly
     def action_open_current_lead(self):
         self.ensure_one()
         return self.current_lead_id._get_form_action()

@@ -223,6 +223,7 @@ class CrmSalesProcessWorkflow(models.Model):
             :1
         ]
 
+    @api.readonly
     def action_view_processes(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("crm_sales_process.crm_sales_process_action")
@@ -230,6 +231,7 @@ class CrmSalesProcessWorkflow(models.Model):
         action["context"] = {"search_default_group_by_step": 1}
         return action
 
+    @api.readonly
     def action_move_processes(self):
         self.ensure_one()
         return {

@@ -288,10 +288,12 @@ class CrmSalesProcessReport(models.Model):
 
     # ------------------------------------------------------------------
     # The funnel (static/src/funnel): the processes with at least one row
-    # in the search domain, how far each of them got
+    # in the search domain, how far each of them got. Read-only (answered
+    # by the replica when there is one): tests/test_readonly.py
     # ------------------------------------------------------------------
 
     @api.model
+    @api.readonly
     def get_funnel_data(self, domain):
         """One funnel per workflow of the selected processes: for each step
         on the way to a win (outcome open or won, in workflow order), the
@@ -362,6 +364,7 @@ class CrmSalesProcessReport(models.Model):
         return funnels
 
     @api.model
+    @api.readonly
     def action_open_funnel_processes(self, domain, step_id, kind="reach"):
         """The processes of one funnel bar: those of the selection that
         reached the step (``kind`` "reach"), or that were dropped there."""

@@ -143,6 +143,8 @@ def invalid_call(rnd, step, code, values):
 
 
 class Client(threading.Thread):
+    connect = staticmethod(connect)  # how it logs in and calls (XML-RPC; bin/replica: the web client's JSON-RPC)
+
     def __init__(self, args, ctx, number, login, url):
         super().__init__(name=f"client-{number}")
         self.args, self.ctx, self.number, self.login, self.url = args, ctx, number, login, url
@@ -153,7 +155,7 @@ class Client(threading.Thread):
 
     def run(self):
         outcome, message, __, self.call, *__ = timed(
-            lambda: connect(self.url, self.args.db, self.login, self.login, self.args.timeout)
+            lambda: self.connect(self.url, self.args.db, self.login, self.login, self.args.timeout)
         )
         if outcome != "ok":
             self.calls.append(
@@ -453,11 +455,11 @@ def summarize_logs(logs, windows):
     return [line for log in found for line in log.errors]
 
 
-def run_clients(args, ctx, logins, urls, during=None):
+def run_clients(args, ctx, logins, urls, during=None, client_class=Client):
     """Run the clients to the end or the deadline, printing a sign of life
     every `args.tick` seconds; `during(begin)` runs in a thread of its own
     (a fault, the cron rounds). Returns (clients, wall time)."""
-    clients = [Client(args, ctx, n, login, urls[n % len(urls)]) for n, login in enumerate(logins)]
+    clients = [client_class(args, ctx, n, login, urls[n % len(urls)]) for n, login in enumerate(logins)]
     begin = time.monotonic()
     ctx.deadline = begin + args.max_seconds
     side = threading.Thread(target=during, args=(begin,), name="during") if during else None

@@ -43,9 +43,20 @@ class OdooServer:
     """One prefork server on the database `db`."""
 
     def __init__(
-        self, name, db, addons_path, logdir, workers=4, cron_threads=0, log_handlers=(), preload=True, taken=()
+        self,
+        name,
+        db,
+        addons_path,
+        logdir,
+        workers=4,
+        cron_threads=0,
+        log_handlers=(),
+        preload=True,
+        taken=(),
+        options=(),
     ):
         self.name, self.db, self.addons_path, self.preload = name, db, addons_path, preload
+        self.options = tuple(options)  # more command-line options, e.g. --db_replica_host=...
         self.workers, self.cron_threads = workers, cron_threads
         self.log_handlers = (*LOG_HANDLERS, *log_handlers)
         self.http_port = free_port(taken)
@@ -74,6 +85,7 @@ class OdooServer:
             "--log-level=warn",
             f"--logfile={self.log}",
             *(f"--log-handler={h}" for h in self.log_handlers),
+            *self.options,
         ]
         with open(self.out, "a") as out:
             # a group of its own: Ctrl-C on the terminal reaches this script,

@@ -7,6 +7,7 @@ bin/_env.sh, which calls it):
     .venv/bin/python bin/devenv pg-start PID  PostgreSQL; prints shell exports
     .venv/bin/python bin/devenv pg-stop PID   the embedded server, when PID was its last user
     .venv/bin/python bin/devenv pg-bin        where psql, dropdb... are
+    .venv/bin/python bin/devenv replica-stop PID   bin/replica's replica: stopped, its slot and data gone
     .venv/bin/python bin/devenv chromium      Chromium on the PATH, installed if it can be
     .venv/bin/python bin/devenv create-db DB ADDONS_PATH LOG [--demo] [--strict]
 
@@ -29,6 +30,7 @@ def main():
     steps.add_parser("pg-start").add_argument("owner", type=int)
     steps.add_parser("pg-stop").add_argument("owner", type=int)
     steps.add_parser("pg-bin")
+    steps.add_parser("replica-stop").add_argument("owner", type=int)
     steps.add_parser("chromium")
     create = steps.add_parser("create-db")
     for name in ("db", "addons_path", "log"):
@@ -49,6 +51,10 @@ def main():
             import postgres
 
             postgres.client_binaries()
+        elif args.step == "replica-stop":
+            import postgres
+
+            postgres.stop_replica(args.owner)
         elif args.step in ("pg-start", "pg-stop"):
             import postgres
 

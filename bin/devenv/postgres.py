@@ -21,6 +21,7 @@ import importlib.util
 import os
 import pwd
 import shlex
+import shutil
 import stat
 import subprocess
 import time
@@ -41,8 +42,11 @@ RC_KEYS = {"db_host": "PGHOST", "db_port": "PGPORT", "db_user": "PGUSER", "db_pa
 SERVER_OPTIONS = (
     # a development and test server: a commit returns before its WAL reaches
     # the disk (a crash of the machine can lose the last commits, never
-    # corrupt the data); enough connections for prefork servers and test cursors
+    # corrupt the data); enough connections for prefork servers and test
+    # cursors; pg_stat_statements loaded but counting nothing unless a
+    # database asks for it (bin/replica counts what each server runs)
     "-c synchronous_commit=off -c max_connections=200"
+    " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=none"
 )
 
 
@@ -301,3 +305,123 @@ def start_embedded(owner):
             connection.close()
         (OWNERS / str(owner)).touch()
     return {"PGHOST": str(sockets), "PGPORT": PORT, "PGUSER": ROLE}
+
+
+# -- a streaming replica of the embedded server (bin/replica) -----------------
+
+REPLICA = CACHE / "replica"
+REPLICA_DATA = REPLICA / "data"
+REPLICA_LOG = REPLICA / "log" / "postgres.log"
+REPLICA_PORT = "5433"  # its own socket file, in its own folder
+SLOT_PREFIX = "csp_replica_"
+REPLICA_OPTIONS = (
+    # a hot standby answers read-only queries; its feedback keeps the
+    # primary's vacuum from removing rows its queries still read (else they
+    # would be cancelled "due to conflict with recovery")
+    "-c hot_standby=on -c hot_standby_feedback=on"
+)
+
+
+def replica_socket_dir():
+    folder = REPLICA / "run"
+    if len(str(folder / f".s.PGSQL.{REPLICA_PORT}")) >= 100:
+        folder = Path("/tmp") / f"crm_sales_process-replica-{sha256_text(str(REPLICA))[:10]}"
+    return folder
+
+
+def primary_sql(query, params=None, dbname="postgres"):
+    """One statement on the embedded primary, as its superuser."""
+    connection = psycopg2.connect(dbname=dbname, host=str(socket_dir()), port=PORT, user="postgres")
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cr:
+            cr.execute(query, params)
+            return cr.fetchall() if cr.description else []
+    finally:
+        connection.close()
+
+
+def start_replica(owner):
+    """A streaming replica of the running embedded server, a hot standby:
+    a base backup of it (pg_basebackup -R: the standby's settings written
+    in) with a replication slot of ``owner``'s (the primary keeps the WAL the
+    replica has not received yet, also while the replica is stopped), in its
+    own data folder, with its own socket folder and port. Returns the
+    settings that name it."""
+    if not running():
+        raise SetupError("the replica copies the embedded PostgreSQL, which is not running.")
+    drop_stale_slots()
+    stop_replica(owner)
+    sockets = replica_socket_dir()
+    user = system_user()
+    for folder in (REPLICA_DATA, REPLICA_LOG.parent, sockets):
+        folder.mkdir(parents=True, exist_ok=True)
+        if user:
+            os.chown(folder, user.pw_uid, user.pw_gid)
+    if user:
+        make_reachable(user, REPLICA_DATA, sockets)
+    REPLICA_DATA.chmod(0o700)
+    slot = f"{SLOT_PREFIX}{owner}"
+    say(f"PostgreSQL replica: base backup of the embedded server into {REPLICA_DATA} (slot {slot})...")
+    started = time.monotonic()
+    pg(
+        "pg_basebackup",
+        *("-D", str(REPLICA_DATA), "-R", "-X", "stream", "-C", "-S", slot, "-c", "fast"),
+        *("-h", str(socket_dir()), "-p", PORT, "-U", "postgres"),
+    )
+    say(f"  copied in {time.monotonic() - started:.1f} s; starting it as a hot standby (socket in {sockets})...")
+    resume_replica()
+    return {"PGHOST": str(sockets), "PGPORT": REPLICA_PORT, "slot": slot}
+
+
+def resume_replica():
+    """Start the replica's server (again): it connects to the primary and
+    replays what it missed from its slot."""
+    sockets = replica_socket_dir()
+    pg(
+        "pg_ctl",
+        *("-D", str(REPLICA_DATA), "-l", str(REPLICA_LOG), "-w", "-t", "60", "-o"),
+        f"-c listen_addresses='' -k {sockets} -p {REPLICA_PORT} {SERVER_OPTIONS} {REPLICA_OPTIONS}",
+        "start",
+    )
+
+
+def pause_replica():
+    """Stop the replica's server as an administrator would (fast: its
+    queries are cancelled, its connections closed); its data stays."""
+    pg("pg_ctl", "-D", str(REPLICA_DATA), "-m", "fast", "-w", "-t", "60", "stop")
+
+
+def replica_running():
+    return (REPLICA_DATA / "postmaster.pid").exists() and (
+        pg("pg_ctl", "-D", str(REPLICA_DATA), "status", quiet=True).returncode == 0
+    )
+
+
+def stop_replica(owner):
+    """Stop the replica, drop its slot on the primary (a slot nobody reads
+    would keep WAL forever) and remove its data."""
+    if replica_running():
+        pg("pg_ctl", "-D", str(REPLICA_DATA), "-m", "immediate", "-w", "-t", "60", "stop", quiet=True)
+        say("PostgreSQL replica: stopped.")
+    if running():
+        primary_sql(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s AND NOT active",
+            [f"{SLOT_PREFIX}{owner}"],
+        )
+    shutil.rmtree(REPLICA_DATA, ignore_errors=True)
+
+
+def drop_stale_slots():
+    """The slots of replicas whose command died without its clean-up."""
+    for (slot,) in primary_sql(
+        "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE %s AND NOT active", [f"{SLOT_PREFIX}%"]
+    ):
+        owner = slot.removeprefix(SLOT_PREFIX)
+        try:
+            os.kill(int(owner), 0)
+        except (ValueError, ProcessLookupError):
+            primary_sql("SELECT pg_drop_replication_slot(%s)", [slot])
+            say(f"  dropped the replication slot {slot}, left by a command that is gone")
+        except PermissionError:
+            pass
