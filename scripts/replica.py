@@ -50,7 +50,7 @@ from audit import Expected, audit, connect, log_time, timed, xmlid
 from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bin" / "devenv"))
-import postgres  # noqa: E402 -- bin/devenv is no package
+import postgres  # bin/devenv is no package
 
 TRANSITIONS = {"start_from_lead", "start_from_opportunity", "run_transition"}
 CRONS = {
