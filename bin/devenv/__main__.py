@@ -2,7 +2,8 @@
 """The set-up behind bin/demo, bin/test and the other commands (see
 bin/_env.sh, which calls it):
 
-    python3 bin/devenv venv [--test]          .venv with Odoo 19.0 (machine's python3)
+    python3 bin/devenv venv [--test]          .venv with Odoo 19.0 (machine's python3); prints
+                                              the folder of Odoo's standard addons
     python3 bin/devenv lint-venv              .venv-lint with the linters (bin/lint)
     .venv/bin/python bin/devenv pg-start PID  PostgreSQL; prints shell exports
     .venv/bin/python bin/devenv pg-stop PID   the embedded server, when PID was its last user
@@ -40,7 +41,7 @@ def main():
         if args.step == "venv":
             import environment
 
-            environment.ensure(with_tests=args.test)
+            print(environment.ensure(with_tests=args.test))
         elif args.step == "lint-venv":
             import environment
 

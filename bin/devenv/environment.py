@@ -274,8 +274,8 @@ def ensure(with_tests):
                 what=f"Installing Odoo {version} ({how}), its pinned requirements and requirements-dev.txt",
                 venv=VENV,
             )
-        check_odoo()
-        record(odoo=source.fingerprint, odoo_version=version, odoo_source=source.label, dev=dev_hash)
+        addons = check_odoo()
+        record(odoo=source.fingerprint, odoo_version=version, odoo_source=source.label, dev=dev_hash, addons=addons)
         done.append(f"Odoo {version}")
     elif stamp.get("dev") != dev_hash:
         installer.install("-r", str(DEV_REQUIREMENTS), what="requirements-dev.txt changed: installing it", venv=VENV)
@@ -296,6 +296,9 @@ def ensure(with_tests):
         say(f"Set-up of .venv done in {duration(time.monotonic() - started)} ({', '.join(done)}): {what}.")
     else:
         say(f"Reusing .venv: {what}; source and requirements unchanged, nothing to redo.")
+    if "addons" not in stamp:  # a .venv set up before the stamp recorded it
+        record(addons=check_odoo())
+    return stamp["addons"]
 
 
 def check_odoo():
@@ -318,6 +321,7 @@ def check_odoo():
             "ODOO_SOURCE must hold the standard addons (crm and its dependencies) inside odoo/addons, "
             "as Odoo's nightly source tarball does."
         )
+    return probe.stdout.split()[-1]
 
 
 LINT_VENV = REPO / ".venv-lint"

@@ -1,6 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 """Create a database with the addon installed, showing which module Odoo is
-loading (an install takes about a minute and is silent at --log-level=warn),
+loading (an install takes half a minute or more and is silent at --log-level=warn),
 passing its warnings and errors through, and keeping the whole log."""
 
 import re
@@ -17,7 +17,7 @@ def create(db, addons_path, log_path, demo=False, strict=False):
     """Install the addon on a new database `db`. `strict`: a warning or
     error of the addon's own fails it (the addon must install cleanly)."""
     started = time.monotonic()
-    say(f"Creating the database {db} with {MODULE}{' and its demo data' if demo else ''} (about a minute)...")
+    say(f"Creating the database {db} with {MODULE}{' and its demo data' if demo else ''} (half a minute or more)...")
     command = [
         str(VENV / "bin" / "odoo"),
         f"--addons-path={addons_path}",
