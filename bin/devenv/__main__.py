@@ -10,6 +10,8 @@ bin/_env.sh, which calls it):
     .venv/bin/python bin/devenv pg-bin        where psql, dropdb... are
     .venv/bin/python bin/devenv chromium      Chromium on the PATH, installed if it can be
     .venv/bin/python bin/devenv create-db DB ADDONS_PATH LOG [--demo] [--strict]
+    .venv/bin/python bin/devenv serve-new DB LOG ODOO_OPTION...   bin/demo's first run: Odoo
+                                              creates DB with the demo data, then serves it
 
 Each step prints its progress on stderr and exits with 1 and a message
 naming the fix when it cannot go on."""
@@ -36,6 +38,10 @@ def main():
         create.add_argument(name)
     create.add_argument("--demo", action="store_true")
     create.add_argument("--strict", action="store_true")
+    serve = steps.add_parser("serve-new")
+    serve.add_argument("db")
+    serve.add_argument("log")
+    serve.add_argument("options", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     try:
         if args.step == "venv":
@@ -58,6 +64,10 @@ def main():
             import browser
 
             browser.ensure()
+        elif args.step == "serve-new":
+            import odoo_db
+
+            sys.exit(odoo_db.serve_new(args.db, args.log, args.options))
         else:
             import odoo_db
 
