@@ -259,8 +259,9 @@ def ensure(with_tests):
             version = read_series(root, spec)
             say(f"Odoo {version} source: {root if not source.archive else source.label}")
             requirements = odoo_requirements(root, scratch)
-            # Odoo's setup.py asks for psycopg2 and more, unpinned: its
-            # requirements.txt pins them (psycopg2 as psycopg2-binary here)
+            # Odoo's setup.py asks for its requirements unpinned (psycopg2,
+            # which is psycopg2-binary here, lxml_html_clean...): only the
+            # pins of its requirements.txt go in
             odoo = ["-e", str(root), "-C", "editable_mode=compat"] if source.archive else [str(root)]
             how = f"editable, from {root.relative_to(REPO)}" if source.archive else "a wheel built from it"
             installer.install(
@@ -270,7 +271,6 @@ def ensure(with_tests):
                 str(DEV_REQUIREMENTS),
                 "pip",
                 no_deps=odoo,
-                excluded=["psycopg2"],
                 what=f"Installing Odoo {version} ({how}), its pinned requirements and requirements-dev.txt",
                 venv=VENV,
             )

@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 
 from common import CACHE, REPO, SetupError, say
@@ -43,42 +42,34 @@ class NoPip(InstallFailed):
 NO_PIP = "No module named pip"
 
 
-def install(*args, what, venv, no_deps=(), excluded=()):
+def install(*args, what, venv, no_deps=()):
     """`pip install ARGS` into ``venv``, with uv or else pip; the output in
     .cache/logs/install.log, the lines that show progress on the terminal.
-    ``no_deps``: more arguments, installed without the dependencies they
-    declare, which ARGS pin or replace; uv installs them in the same run,
-    leaving the names in ``excluded`` out; pip in a run of its own."""
+    ``no_deps``: arguments installed next, without the dependencies they
+    declare (ARGS pin them)."""
     uv = find_uv(venv)
     if uv:
-        with tempfile.NamedTemporaryFile("w", prefix="uv-excludes-", suffix=".txt") as excludes:
-            excludes.write("".join(f"{name}\n" for name in excluded))
-            excludes.flush()
-            try:
-                return run(
-                    [str(uv), "pip", "install", "--python", str(venv / "bin" / "python"), *args, *no_deps]
-                    + (["--excludes", excludes.name] if excluded else []),
-                    what=f"{what} (uv)",
-                    shown=UV_SHOWN,
-                    env={"UV_CONSTRAINT": str(CONSTRAINTS), "UV_BUILD_CONSTRAINT": str(CONSTRAINTS)},
-                )
-            except InstallFailed as failure:
-                say(f"  uv failed ({failure}): trying again with pip, which is slower.")
+        command = [str(uv), "pip", "install", "--python", str(venv / "bin" / "python")]
+        env = {"UV_CONSTRAINT": str(CONSTRAINTS), "UV_BUILD_CONSTRAINT": str(CONSTRAINTS)}
+        try:
+            return _install(command, args, no_deps, what=f"{what} (uv)", shown=UV_SHOWN, env=env)
+        except InstallFailed as failure:
+            say(f"  uv failed ({failure}): trying again with pip, which is slower.")
     ensure_pip(venv)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
+    command = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
+    command += ["--progress-bar", "off"]
     # an environment variable, not -c: pip passes it on to build environments
     env = {"PIP_CONSTRAINT": str(CONSTRAINTS)}
     try:
-        run([*pip, *args], what=f"{what} (pip)", shown=PIP_SHOWN, env=env)
-        if no_deps:
-            run(
-                [*pip, "--no-deps", *no_deps],
-                what="  then without dependencies: " + " ".join(no_deps),
-                shown=PIP_SHOWN,
-                env=env,
-            )
+        _install(command, args, no_deps, what=f"{what} (pip)", shown=PIP_SHOWN, env=env)
     except InstallFailed as failure:
         raise SetupError(f"pip failed: {what} ({failure}); the whole log is in {LOG}") from None
+
+
+def _install(command, args, no_deps, what, shown, env):
+    run([*command, *args], what=what, shown=shown, env=env)
+    if no_deps:
+        run([*command, "--no-deps", *no_deps], what="  then, without dependencies", shown=shown, env=env)
 
 
 def get_uv_ahead(venv):
