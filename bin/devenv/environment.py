@@ -261,7 +261,7 @@ def ensure(with_tests):
             requirements = odoo_requirements(root, scratch)
             # Odoo's setup.py asks for its requirements unpinned (psycopg2,
             # which is psycopg2-binary here, lxml_html_clean...): only the
-            # pins of its requirements.txt go in
+            # pins of its requirements.txt go in, as with pip install --no-deps
             odoo = ["-e", str(root), "-C", "editable_mode=compat"] if source.archive else [str(root)]
             how = f"editable, from {root.relative_to(REPO)}" if source.archive else "a wheel built from it"
             installer.install(
@@ -271,6 +271,8 @@ def ensure(with_tests):
                 str(DEV_REQUIREMENTS),
                 "pip",
                 no_deps=odoo,
+                pins=requirements,
+                replaced=["psycopg2"],
                 what=f"Installing Odoo {version} ({how}), its pinned requirements and requirements-dev.txt",
                 venv=VENV,
             )

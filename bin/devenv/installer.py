@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 
 from common import CACHE, REPO, SetupError, say
@@ -42,34 +43,42 @@ class NoPip(InstallFailed):
 NO_PIP = "No module named pip"
 
 
-def install(*args, what, venv, no_deps=()):
+def install(*args, what, venv, no_deps=(), pins=None, replaced=()):
     """`pip install ARGS` into ``venv``, with uv or else pip; the output in
     .cache/logs/install.log, the lines that show progress on the terminal.
-    ``no_deps``: arguments installed next, without the dependencies they
-    declare (ARGS pin them)."""
+    ``no_deps``: more arguments, installed without the dependencies they
+    declare beyond ARGS: pip installs them next with --no-deps; uv in the
+    same run (its builds overlap the downloads), their dependencies held
+    to the requirements file ``pins`` (markers included) and the names in
+    ``replaced`` (which ``pins`` replaces by others) left out."""
     uv = find_uv(venv)
     if uv:
-        command = [str(uv), "pip", "install", "--python", str(venv / "bin" / "python")]
-        env = {"UV_CONSTRAINT": str(CONSTRAINTS), "UV_BUILD_CONSTRAINT": str(CONSTRAINTS)}
-        try:
-            return _install(command, args, no_deps, what=f"{what} (uv)", shown=UV_SHOWN, env=env)
-        except InstallFailed as failure:
-            say(f"  uv failed ({failure}): trying again with pip, which is slower.")
+        command = [str(uv), "pip", "install", "--python", str(venv / "bin" / "python"), *args, *no_deps]
+        with tempfile.NamedTemporaryFile("w", prefix="uv-excludes-", suffix=".txt") as excludes:
+            excludes.write("".join(f"{name}\n" for name in replaced))
+            excludes.flush()
+            command += ["--overrides", str(pins)] if pins else []
+            command += ["--excludes", excludes.name] if replaced else []
+            try:
+                return run(
+                    command,
+                    what=f"{what} (uv)",
+                    shown=UV_SHOWN,
+                    env={"UV_CONSTRAINT": str(CONSTRAINTS), "UV_BUILD_CONSTRAINT": str(CONSTRAINTS)},
+                )
+            except InstallFailed as failure:
+                say(f"  uv failed ({failure}): trying again with pip, which is slower.")
     ensure_pip(venv)
     command = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
     command += ["--progress-bar", "off"]
     # an environment variable, not -c: pip passes it on to build environments
     env = {"PIP_CONSTRAINT": str(CONSTRAINTS)}
     try:
-        _install(command, args, no_deps, what=f"{what} (pip)", shown=PIP_SHOWN, env=env)
+        run([*command, *args], what=f"{what} (pip)", shown=PIP_SHOWN, env=env)
+        if no_deps:
+            run([*command, "--no-deps", *no_deps], what="  then, without dependencies", shown=PIP_SHOWN, env=env)
     except InstallFailed as failure:
         raise SetupError(f"pip failed: {what} ({failure}); the whole log is in {LOG}") from None
-
-
-def _install(command, args, no_deps, what, shown, env):
-    run([*command, *args], what=what, shown=shown, env=env)
-    if no_deps:
-        run([*command, "--no-deps", *no_deps], what="  then, without dependencies", shown=shown, env=env)
 
 
 def get_uv_ahead(venv):
