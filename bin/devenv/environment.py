@@ -273,6 +273,10 @@ def ensure(with_tests):
                 no_deps=odoo,
                 pins=requirements,
                 replaced=["psycopg2"],
+                # cbor2 (which only Odoo's passkey login uses) without its
+                # optional C extension, a switch of its own setup.py: the same
+                # module in Python; compiling it was the longest step here
+                build_env={"CBOR2_BUILD_C_EXTENSION": "0"},
                 what=f"Installing Odoo {version} ({how}), its pinned requirements and requirements-dev.txt",
                 venv=VENV,
             )

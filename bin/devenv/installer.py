@@ -43,14 +43,16 @@ class NoPip(InstallFailed):
 NO_PIP = "No module named pip"
 
 
-def install(*args, what, venv, no_deps=(), pins=None, replaced=()):
+def install(*args, what, venv, no_deps=(), pins=None, replaced=(), build_env=()):
     """`pip install ARGS` into ``venv``, with uv or else pip; the output in
     .cache/logs/install.log, the lines that show progress on the terminal.
     ``no_deps``: more arguments, installed without the dependencies they
     declare beyond ARGS: pip installs them next with --no-deps; uv in the
     same run (its builds overlap the downloads), their dependencies held
     to the requirements file ``pins`` (markers included) and the names in
-    ``replaced`` (which ``pins`` replaces by others) left out."""
+    ``replaced`` (which ``pins`` replaces by others) left out. ``build_env``:
+    environment variables for the builds of source packages."""
+    build_env = dict(build_env)
     uv = find_uv(venv)
     if uv:
         command = [str(uv), "pip", "install", "--python", str(venv / "bin" / "python"), *args, *no_deps]
@@ -64,7 +66,7 @@ def install(*args, what, venv, no_deps=(), pins=None, replaced=()):
                     command,
                     what=f"{what} (uv)",
                     shown=UV_SHOWN,
-                    env={"UV_CONSTRAINT": str(CONSTRAINTS), "UV_BUILD_CONSTRAINT": str(CONSTRAINTS)},
+                    env={"UV_CONSTRAINT": str(CONSTRAINTS), "UV_BUILD_CONSTRAINT": str(CONSTRAINTS), **build_env},
                 )
             except InstallFailed as failure:
                 say(f"  uv failed ({failure}): trying again with pip, which is slower.")
@@ -72,7 +74,7 @@ def install(*args, what, venv, no_deps=(), pins=None, replaced=()):
     command = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
     command += ["--progress-bar", "off"]
     # an environment variable, not -c: pip passes it on to build environments
-    env = {"PIP_CONSTRAINT": str(CONSTRAINTS)}
+    env = {"PIP_CONSTRAINT": str(CONSTRAINTS), **build_env}
     try:
         run([*command, *args], what=f"{what} (pip)", shown=PIP_SHOWN, env=env)
         if no_deps:
