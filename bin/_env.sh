@@ -44,12 +44,11 @@ if [ -z "$BASE_PYTHON" ]; then
     exit 1
 fi
 
-"$BASE_PYTHON" "$DEVENV" venv ${CSP_TOOLS:+--test}
+ODOO_ADDONS="$("$BASE_PYTHON" "$DEVENV" venv ${CSP_TOOLS:+--test})"  # Odoo's standard addons
 export VIRTUAL_ENV="$VENV"
 export PATH="$VENV/bin:$PATH"
 unset PYTHONHOME
 
-ODOO_ADDONS="$("$VENV/bin/python" -c 'import os, odoo.addons.crm as crm; print(os.path.dirname(crm.__path__[0]))')"
 source "$REPO/bin/_scratch.sh"
 ADDONS_PATH="$ODOO_ADDONS,$SCRATCH"
 

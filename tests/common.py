@@ -10,11 +10,12 @@ from odoo.addons.mail.tests.common import mail_new_test_user
 ADDON = Path(__file__).resolve().parents[1]
 
 
-def copy_addon(into):
+def copy_addon(into, name="crm_sales_process"):
     """The addon's files as git knows them (tracked or new, not ignored) in
-    ``into``/crm_sales_process: a folder of the addon's name, as whool needs,
-    without the .venv and .cache the checkout's own folder also holds."""
-    target = Path(into) / "crm_sales_process"
+    ``into``/``name`` (by default the addon's name, which Odoo reads the
+    module's from), without the .venv and .cache the checkout's own folder
+    also holds."""
+    target = Path(into) / name
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=ADDON,
@@ -22,11 +23,11 @@ def copy_addon(into):
         text=True,
         check=True,
     ).stdout.split("\0")
-    for name in filter(None, listed):
-        source = ADDON / name
+    for path in filter(None, listed):
+        source = ADDON / path
         if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
+            (target / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / path)
     return target
 
 

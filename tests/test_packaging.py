@@ -32,8 +32,11 @@ print(json.dumps({
 
 
 class TestPackaging(BaseCase):
-    """pyproject.toml builds a wheel with whool, as OCA's addons do; installed
-    into an environment that has Odoo, the addon needs no addons path."""
+    """pyproject.toml builds a wheel with whool, as OCA's addons do, named
+    after the addon whatever the folder it is built in: a clone of another
+    name (`pip wheel .`), pip's temporary checkout of a git URL (`pip install
+    git+URL`). Installed into an environment that has Odoo, the addon needs
+    no addons path."""
 
     def _run(self, *command, **options):
         result = subprocess.run(command, capture_output=True, text=True, check=False, **options)
@@ -41,24 +44,41 @@ class TestPackaging(BaseCase):
             self.fail(f"{' '.join(map(str, command))} failed:\n{result.stdout}{result.stderr}")
         return result.stdout
 
-    def test_wheel_installs_the_addon_without_addons_path(self):
+    def _pip(self, *args, python=sys.executable, cwd=None):
+        # offline: whool and its requirements are this environment's
+        pip = [sys.executable, "-m", "pip", "--python", python, "--disable-pip-version-check"]
+        return self._run(*pip, *args, "--no-deps", "--no-index", "--no-build-isolation", "--quiet", cwd=cwd)
+
+    def _clone_of_another_name(self, tmp):
+        """The addon's files committed in a git repository whose folder is
+        not named after the addon, as a clone of it can be."""
+        checkout = copy_addon(tmp, name="csp-clone")
+        git = ["git", "-C", checkout, "-c", "user.name=Test", "-c", "user.email=test@example.com"]
+        self._run(*git, "init", "--quiet")
+        self._run(*git, "add", "--all")
+        self._run(*git, "-c", "commit.gpgsign=false", "commit", "--quiet", "--message", "The addon")
+        return checkout
+
+    def _environment_with_this_odoo(self, folder):
+        """A throw-away environment that has the same Odoo: this one's
+        site-packages as a site folder of its own (its .pth files too, Odoo
+        being installed in editable mode), nothing else."""
+        venv.create(folder, with_pip=False)
+        python = folder / "bin" / "python"
+        site = self._run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").strip()
+        Path(site, "same_odoo.pth").write_text(f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
+        return python, site
+
+    def _listed(self, python, cwd):
+        clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ODOO_RC", "VIRTUAL_ENV")}
+        listing = self._run(python, "-c", LIST_MODULES, cwd=cwd, env=clean_env)
+        return json.loads(listing.strip().splitlines()[-1])
+
+    def test_wheel_of_a_clone_of_another_name(self):
         with tempfile.TemporaryDirectory(prefix="csp-wheel-") as tmp:
             tmp = Path(tmp)
-            addon = copy_addon(tmp)
-            self._run(
-                sys.executable,
-                "-m",
-                "pip",
-                "wheel",
-                "--no-deps",
-                "--no-build-isolation",
-                "--no-index",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-w",
-                str(tmp / "dist"),
-                str(addon),
-            )
+            checkout = self._clone_of_another_name(tmp)
+            self._pip("wheel", "--wheel-dir", tmp / "dist", ".", cwd=checkout)
             wheels = list((tmp / "dist").glob("*.whl"))
             self.assertEqual(len(wheels), 1, wheels)
             wheel = wheels[0]
@@ -79,31 +99,27 @@ class TestPackaging(BaseCase):
             ):
                 self.assertIn(f"odoo/addons/crm_sales_process/{name}", names)
             self.assertNotIn("odoo/addons/crm_sales_process/pyproject.toml", names)
+            self.assertFalse([name for name in names if "csp-clone" in name or "csp_clone" in name])
 
-            # a throw-away environment that has the same Odoo (this one's
-            # site-packages, through a .pth file), the wheel installed alone
-            env_dir = tmp / "env"
-            venv.create(env_dir, with_pip=False)
-            env_python = env_dir / "bin" / "python"
-            env_site = self._run(env_python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").strip()
-            Path(env_site, "same_odoo.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-            self._run(
-                sys.executable,
-                "-m",
-                "pip",
-                "--python",
-                env_python,
-                "install",
-                "--no-deps",
-                "--no-index",
-                "--quiet",
-                "--disable-pip-version-check",
-                wheel,
-            )
-            clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ODOO_RC", "VIRTUAL_ENV")}
-            listing = self._run(env_python, "-c", LIST_MODULES, cwd=tmp, env=clean_env)
-            found = json.loads(listing.strip().splitlines()[-1])
+            python, site = self._environment_with_this_odoo(tmp / "env")
+            self._pip("install", wheel, python=python)
+            found = self._listed(python, tmp)
         self.assertTrue(found["listed"], found)
-        self.assertEqual(found["path"], os.path.join(env_site, "odoo", "addons", "crm_sales_process"))
+        self.assertEqual(found["path"], os.path.join(site, "odoo", "addons", "crm_sales_process"))
         self.assertEqual(found["depends"], ["crm"])
         self.assertTrue(found["version"].startswith("19.0."), found)
+
+    def test_pip_install_of_a_git_url(self):
+        """pip clones a git+ URL into a folder of a random name and builds it
+        there."""
+        with tempfile.TemporaryDirectory(prefix="csp-git-") as tmp:
+            tmp = Path(tmp)
+            checkout = self._clone_of_another_name(tmp)
+            python, site = self._environment_with_this_odoo(tmp / "env")
+            self._pip("install", f"git+file://{checkout}", python=python)
+            installed = sorted(path.name for path in Path(site, "odoo", "addons").iterdir())
+            found = self._listed(python, tmp)
+        self.assertEqual(installed, ["crm_sales_process"])
+        self.assertTrue(found["listed"], found)
+        self.assertEqual(found["path"], os.path.join(site, "odoo", "addons", "crm_sales_process"))
+        self.assertEqual(found["depends"], ["crm"])

@@ -2,7 +2,8 @@
 """The set-up behind bin/demo, bin/test and the other commands (see
 bin/_env.sh, which calls it):
 
-    python3 bin/devenv venv [--test]          .venv with Odoo 19.0 (machine's python3)
+    python3 bin/devenv venv [--test]          .venv with Odoo 19.0 (machine's python3); prints
+                                              the folder of Odoo's standard addons
     python3 bin/devenv lint-venv              .venv-lint with the linters (bin/lint)
     .venv/bin/python bin/devenv pg-start PID  PostgreSQL; prints shell exports
     .venv/bin/python bin/devenv pg-stop PID   the embedded server, when PID was its last user
@@ -10,6 +11,8 @@ bin/_env.sh, which calls it):
     .venv/bin/python bin/devenv replica-stop PID   bin/replica's replica: stopped, its slot and data gone
     .venv/bin/python bin/devenv chromium      Chromium on the PATH, installed if it can be
     .venv/bin/python bin/devenv create-db DB ADDONS_PATH LOG [--demo] [--strict]
+    .venv/bin/python bin/devenv serve-new DB LOG ODOO_OPTION...   bin/demo's first run: Odoo
+                                              creates DB with the demo data, then serves it
 
 Each step prints its progress on stderr and exits with 1 and a message
 naming the fix when it cannot go on."""
@@ -37,12 +40,16 @@ def main():
         create.add_argument(name)
     create.add_argument("--demo", action="store_true")
     create.add_argument("--strict", action="store_true")
+    serve = steps.add_parser("serve-new")
+    serve.add_argument("db")
+    serve.add_argument("log")
+    serve.add_argument("options", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     try:
         if args.step == "venv":
             import environment
 
-            environment.ensure(with_tests=args.test)
+            print(environment.ensure(with_tests=args.test))
         elif args.step == "lint-venv":
             import environment
 
@@ -63,6 +70,10 @@ def main():
             import browser
 
             browser.ensure()
+        elif args.step == "serve-new":
+            import odoo_db
+
+            sys.exit(odoo_db.serve_new(args.db, args.log, args.options))
         else:
             import odoo_db
 

@@ -18,8 +18,10 @@ class SetupError(Exception):
 
 
 def say(message):
-    # stdout carries the shell exports that bin/_env.sh evaluates
-    print(message, file=sys.stderr, flush=True)
+    # stdout carries the shell exports that bin/_env.sh evaluates; one
+    # write, so that the lines of two threads do not mix
+    sys.stderr.write(f"{message}\n")
+    sys.stderr.flush()
 
 
 def sha256_file(path):

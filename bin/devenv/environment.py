@@ -1,7 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 """The checkout's Python environment: .venv with Odoo 19.0 from ODOO_SOURCE,
 Odoo's pinned requirements, the set-up's own (requirements-dev.txt) and, for
-the test suite, requirements-test.txt.
+the test suite, requirements-test.txt, installed with uv (or pip: see
+installer.py). A source archive is unpacked into .venv/src and Odoo
+installed from there in editable mode (pip install -e, as Odoo developers
+do), which spares building and unpacking a 100 MB wheel of it.
 
 A stamp in .venv records what went in (the Python, a fingerprint of the
 Odoo source, a hash of each requirements file); a run redoes only the steps
@@ -22,6 +25,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import installer
 from common import CACHE, REPO, VENV, Progress, SetupError, duration, say, sha256_file, sha256_text
 
 NIGHTLY = "https://nightly.odoo.com/19.0/nightly/tgz/odoo_19.0.latest.tar.gz"
@@ -30,7 +34,8 @@ PYTHONS = ((3, 10), (3, 13))  # those Odoo 19.0's requirements.txt pins packages
 STAMP = VENV / "crm_sales_process.stamp.json"
 DEV_REQUIREMENTS = REPO / "requirements-dev.txt"
 TEST_REQUIREMENTS = REPO / "requirements-test.txt"
-CONSTRAINTS = REPO / "constraints.txt"
+CONSTRAINTS = installer.CONSTRAINTS
+SOURCES = VENV / "src"  # where a source archive is unpacked, as pip puts editable checkouts
 SHARED_ARCHIVE = REPO.parent / "shared" / "odoo" / "odoo-19.0-crm.tar.gz"  # this project's offline copy
 OFFLINE_HINT = "Without network access, point ODOO_SOURCE at an Odoo 19.0 source folder or .tar.gz" + (
     f", e.g. ODOO_SOURCE={SHARED_ARCHIVE} bin/test"
@@ -71,10 +76,14 @@ class Source:
     def label(self):
         return self.spec if self.spec == NIGHTLY or "://" in self.spec else str(self.path)
 
+    @property
+    def archive(self):
+        return not self.path.is_dir()
+
     def unpacked(self, into):
         """The source folder (holding odoo/release.py): the folder itself, or
         the archive unpacked under `into`."""
-        if self.path.is_dir():
+        if not self.archive:
             return find_root(self.path, self.spec)
         say(f"Unpacking {self.path.name} ({self.path.stat().st_size / 1e6:.0f} MB)...")
         try:
@@ -156,23 +165,23 @@ def read_series(root, spec):
 def odoo_requirements(root, into):
     """Odoo's pinned requirements.txt, as this machine can install it:
     python-ldap (an optional extra, compiled against OpenLDAP) only when its
-    headers are here; psycopg2 (compiled against libpq) from the
-    psycopg2-binary wheel of the same version when pg_config is missing."""
+    headers are here; psycopg2 from the psycopg2-binary wheel of the same
+    version (no compiling against libpq, which needs pg_config and takes a
+    while)."""
     include = Path(sysconfig.get_config_var("INCLUDEDIR") or "/usr/include")
     has_ldap = any(
         (folder / "ldap.h").exists() and (folder / "sasl" / "sasl.h").exists()
         for folder in {include, Path("/usr/include")}
     )
-    has_pg_config = shutil.which("pg_config") is not None
     lines, notes = [], []
     for line in (root / "requirements.txt").read_text().splitlines():
         name = re.split(r"[<>=!~ ;\[]", line.strip(), maxsplit=1)[0].lower()
         if name == "python-ldap" and not has_ldap:
             notes.append("python-ldap left out (no OpenLDAP/SASL headers; only the auth_ldap addon uses it)")
             continue
-        if name == "psycopg2" and not has_pg_config:
+        if name == "psycopg2":
             line = re.sub(r"^\s*psycopg2\b", "psycopg2-binary", line)
-            notes.append("psycopg2 from its binary wheel (no pg_config to build it against libpq)")
+            notes.append("psycopg2 from its binary wheel, psycopg2-binary (the same version, nothing to compile)")
         lines.append(line)
     path = Path(into) / "odoo-requirements.txt"
     path.write_text("\n".join(lines) + "\n")
@@ -181,39 +190,7 @@ def odoo_requirements(root, into):
     return path
 
 
-# -- pip and the virtual environment ---------------------------------------
-
-PIP_SHOWN = ("Collecting", "Downloading", "Building wheel for", "Installing collected", "Successfully installed")
-
-
-def pip(*args, what, venv=VENV):
-    """pip in ``venv``: its full output in .cache/logs/pip.log, the steps that
-    show progress (what it collects, downloads with their size, builds) on the
-    terminal."""
-    say(f"{what}...")
-    log_path = CACHE / "logs" / "pip.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [str(venv / "bin" / "python"), "-m", "pip", *args, "--disable-pip-version-check", "--progress-bar", "off"]
-    # an environment variable, not -c: pip passes it on to build environments
-    env = {**os.environ, "PIP_CONSTRAINT": str(CONSTRAINTS)}
-    with open(log_path, "a") as log:
-        log.write(f"\n$ {' '.join(command)}\n")
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        tail = []
-        for line in process.stdout:
-            log.write(line)
-            tail = (tail + [line.rstrip()])[-25:]
-            if line.strip().startswith(PIP_SHOWN):
-                say("  " + line.strip().split(" (from ", 1)[0][:160])
-        status = process.wait()
-    if status:
-        say("\n".join(tail))
-        hint = (
-            " (pip could not reach the package index: check the network or pip's proxy settings)"
-            if any("NewConnectionError" in line or "Could not find a version" in line for line in tail)
-            else ""
-        )
-        raise SetupError(f"pip failed: {what}{hint}; the whole log is in {log_path}")
+# -- the virtual environment ---------------------------------------------
 
 
 def python_id():
@@ -225,7 +202,10 @@ def create_venv(venv=VENV):
         shutil.rmtree(venv)
     say(f"Creating the virtual environment {venv} (Python {sys.version.split()[0]})...")
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, text=True)
+        # without pip: the installer adds it (ensurepip takes seconds)
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True, text=True
+        )
     except subprocess.CalledProcessError as error:
         raise SetupError(
             f"python3 -m venv failed: {error.stderr.strip().splitlines()[-1] if error.stderr.strip() else error}. "
@@ -272,39 +252,47 @@ def ensure(with_tests):
         if stamp.get("odoo"):
             say(f"The Odoo source changed (now {source.label}): installing it again.")
         CACHE.mkdir(exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="odoo-src-", dir=CACHE) as scratch:
-            root = source.unpacked(scratch)
+        installer.get_uv_ahead(VENV)
+        shutil.rmtree(SOURCES, ignore_errors=True)
+        with tempfile.TemporaryDirectory(prefix="odoo-req-", dir=CACHE) as scratch:
+            root = source.unpacked(SOURCES)
             version = read_series(root, spec)
-            say(f"Odoo {version} source: {root if source.path.is_dir() else source.label}")
+            say(f"Odoo {version} source: {root if not source.archive else source.label}")
             requirements = odoo_requirements(root, scratch)
-            pip(
-                "install",
+            # Odoo's setup.py asks for its requirements unpinned (psycopg2,
+            # which is psycopg2-binary here, lxml_html_clean...): only the
+            # pins of its requirements.txt go in, as with pip install --no-deps
+            odoo = ["-e", str(root), "-C", "editable_mode=compat"] if source.archive else [str(root)]
+            how = f"editable, from {root.relative_to(REPO)}" if source.archive else "a wheel built from it"
+            installer.install(
                 "-r",
                 str(requirements),
                 "-r",
                 str(DEV_REQUIREMENTS),
-                what="Installing Odoo's pinned Python requirements and requirements-dev.txt (pip)",
+                "pip",
+                no_deps=odoo,
+                pins=requirements,
+                replaced=["psycopg2"],
+                # cbor2 (which only Odoo's passkey login uses) without its
+                # optional C extension, a switch of its own setup.py: the same
+                # module in Python; compiling it was the longest step here
+                build_env={"CBOR2_BUILD_C_EXTENSION": "0"},
+                what=f"Installing Odoo {version} ({how}), its pinned requirements and requirements-dev.txt",
+                venv=VENV,
             )
-            # Odoo's requirements are installed above, by their pins, not by its setup.py
-            pip(
-                "install",
-                "--no-deps",
-                str(root),
-                what=f"Installing Odoo {version} into .venv (pip, builds a wheel of it)",
-            )
-        check_odoo()
-        record(odoo=source.fingerprint, odoo_version=version, odoo_source=source.label, dev=dev_hash)
+        addons = check_odoo()
+        record(odoo=source.fingerprint, odoo_version=version, odoo_source=source.label, dev=dev_hash, addons=addons)
         done.append(f"Odoo {version}")
     elif stamp.get("dev") != dev_hash:
-        pip("install", "-r", str(DEV_REQUIREMENTS), what="requirements-dev.txt changed: installing it (pip)")
+        installer.install("-r", str(DEV_REQUIREMENTS), what="requirements-dev.txt changed: installing it", venv=VENV)
         record(dev=dev_hash)
         done.append("requirements-dev.txt")
 
     if with_tests:
         test_hash = sha256_file(TEST_REQUIREMENTS)
         if stamp.get("test") != test_hash:
-            pip(
-                "install", "-r", str(TEST_REQUIREMENTS), what="Installing the test tools of requirements-test.txt (pip)"
+            installer.install(
+                "-r", str(TEST_REQUIREMENTS), what="Installing the test tools of requirements-test.txt", venv=VENV
             )
             record(test=test_hash)
             done.append("test tools")
@@ -314,6 +302,9 @@ def ensure(with_tests):
         say(f"Set-up of .venv done in {duration(time.monotonic() - started)} ({', '.join(done)}): {what}.")
     else:
         say(f"Reusing .venv: {what}; source and requirements unchanged, nothing to redo.")
+    if "addons" not in stamp:  # a .venv set up before the stamp recorded it
+        record(addons=check_odoo())
+    return stamp["addons"]
 
 
 def check_odoo():
@@ -336,6 +327,7 @@ def check_odoo():
             "ODOO_SOURCE must hold the standard addons (crm and its dependencies) inside odoo/addons, "
             "as Odoo's nightly source tarball does."
         )
+    return probe.stdout.split()[-1]
 
 
 LINT_VENV = REPO / ".venv-lint"
@@ -354,11 +346,7 @@ def ensure_lint():
         return
     if stamp.get("python") != wanted["python"] or not (LINT_VENV / "bin" / "python").exists():
         create_venv(LINT_VENV)
-    pip(
-        "install",
-        "-r",
-        str(LINT_REQUIREMENTS),
-        what="Installing the linters of requirements-lint.txt (pip)",
-        venv=LINT_VENV,
+    installer.install(
+        "-r", str(LINT_REQUIREMENTS), what="Installing the linters of requirements-lint.txt", venv=LINT_VENV
     )
     stamp_path.write_text(json.dumps(wanted, indent=1))
