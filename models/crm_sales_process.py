@@ -500,7 +500,9 @@ class CrmSalesProcess(models.Model):
         today = fields.Date.to_string(fields.Date.context_today(self))
         if effect == "start":
             vals.setdefault("team_id", record.team_id.id)
-            vals.setdefault("user_id", self.env.uid)
+            # the record's salesperson: starting a process does not hand the
+            # record to whoever starts it (a manager starting one for his team)
+            vals.setdefault("user_id", record.user_id.id or self.env.uid)
             vals.setdefault("date_start", today)
         elif effect == "qualify":
             vals.setdefault("opportunity_name", record.name)
