@@ -57,6 +57,8 @@ class CrmSalesProcessWorkflow(models.Model):
         "transition_ids.from_step_ids",
         "transition_ids.to_step_id",
         "transition_ids.button_style",
+        "step_ids.activity_plan_id",
+        "transition_ids.mail_template_id",
     )
     def _compute_diagram(self):
         for workflow in self:
@@ -75,12 +77,22 @@ class CrmSalesProcessWorkflow(models.Model):
                     "final": step.is_final,
                     "kind": step.record_type,
                     "outcome": step.outcome,
+                    "plan": step.activity_plan_id
+                    and self.env._(
+                        'Activity plan "%(plan)s": %(activities)s',
+                        plan=step.activity_plan_id.name,
+                        activities=", ".join(
+                            step.activity_plan_id.template_ids.mapped(lambda t: t.summary or t.activity_type_id.name)
+                        ),
+                    ),
+                    "plan_size": len(step.activity_plan_id.template_ids),
                 }
                 for step in steps
             ],
             [
                 {
-                    "label": t.name or "",
+                    # an envelope before the name of a transition that emails the customer
+                    "label": ("\u2709 " if t.mail_template_id else "") + (t.name or ""),
                     "from": [s.id for s in t.from_step_ids if s in steps],
                     "to": t.to_step_id.id,
                     "style": t.button_style,

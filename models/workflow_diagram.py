@@ -467,10 +467,26 @@ def _path(edge):
     return " ".join(d)
 
 
+def _plan_badge(right, top, plan, size):
+    """A step's activity plan: a small badge on the top right corner of its
+    box (over the border, clear of the arrows that reach the box's middle),
+    with the plan's name as a tooltip."""
+    text = f"\u2611 {size}"
+    w = len(text) * LBL_CHAR_W + 8
+    x, y = right - w - 6, top - 8
+    return (
+        f'<g class="o_sales_process_plan_badge"><title>{escape(str(plan))}</title>'
+        f'<rect x="{_f(x)}" y="{_f(y)}" width="{_f(w)}" height="16" rx="8" fill="#714B67"/>'
+        f'<text x="{_f(x + w / 2)}" y="{_f(y + 8)}" font-size="11" fill="#fff" '
+        f'text-anchor="middle" dominant-baseline="central">{escape(text)}</text></g>'
+    )
+
+
 def render_svg(steps, transitions, max_width=None):
     """steps: list of dicts {"id": hashable, "label": str, "final": bool,
-    "kind": "lead"|"opportunity", "outcome": "open"|"won"|"lost"} in the order the
-    workflow defines them (sequence order).
+    "kind": "lead"|"opportunity", "outcome": "open"|"won"|"lost", optionally "plan":
+    the tooltip of its activity plan and "plan_size": its number of activities} in
+    the order the workflow defines them (sequence order).
     transitions: list of dicts {"label": str, "from": [step ids] (empty list = a start
     transition, drawn from a small filled "start" circle), "to": step id,
     "style": "primary"|"secondary"|"danger"}.
@@ -511,6 +527,8 @@ def render_svg(steps, transitions, max_width=None):
             f'fill="#222" text-anchor="middle" dominant-baseline="central">'
             f"{escape(str(s.get('label', '')))}</text></g>"
         )
+        if s.get("plan"):
+            body.append(_plan_badge(bx + bw, by, s["plan"], s.get("plan_size", 0)))
     for e in geo["edges"]:
         lx, ly, lw, lh = e["label_box"]
         color = COLORS[e["style"]]

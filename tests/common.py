@@ -47,6 +47,11 @@ class SalesProcessCase(TransactionCase):
             "sp_other_company", "Olga Other", "sales_team.group_sale_manager", cls.other_company
         )
         cls.workflow = cls.env.ref("crm_sales_process.workflow_b2b")
+        # the demo data gives the default workflow an activity plan (Developed
+        # Opportunity) and an email (Close as Won): the tests of the engine
+        # run it without them, test_plans_emails with them (the demo's included)
+        cls.workflow.step_ids.activity_plan_id = False
+        cls.workflow.transition_ids.mail_template_id = False
         cls.team = cls.env["crm.team"].create(
             {
                 "name": "SP B2B Channel",

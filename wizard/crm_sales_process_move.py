@@ -74,8 +74,9 @@ class CrmSalesProcessMove(models.TransientModel):
         step_map = {line.source_step_id: line.target_step_id for line in self.line_ids if not line.problem}
         now = fields.Datetime.now()
         log_vals = []
+        moved = processes.grouped("step_id")
         with engine_writes():
-            for source_step, processes_there in processes.grouped("step_id").items():
+            for source_step, processes_there in moved.items():
                 target = step_map[source_step]
                 processes_there.write({"workflow_id": self.target_workflow_id.id, "step_id": target.id})
                 for process in processes_there:
@@ -106,6 +107,18 @@ class CrmSalesProcessMove(models.TransientModel):
                 if step.stage_id and step.outcome == "open" and step.record_type == "opportunity":
                     current.filtered(lambda r, s=step: r.stage_id != s.stage_id).write({"stage_id": step.stage_id.id})
         self.env["crm.sales.process.log"].sudo().create(log_vals)
+        # a process entering a step with an activity plan gets it, unless the
+        # step it leaves had the same plan (its activities are there already)
+        entered = {
+            process: (step_map[source_step], process.current_lead_id)
+            for source_step, processes_there in moved.items()
+            if step_map[source_step].activity_plan_id
+            and step_map[source_step].activity_plan_id != source_step.activity_plan_id
+            for process in processes_there
+            if process.current_lead_id
+        }
+        if entered:
+            processes._launch_activity_plans(entered)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
