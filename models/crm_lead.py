@@ -556,7 +556,14 @@ class CrmLead(models.Model):
         )
         if not leads:
             return
-        __, skipped = self.env["crm.sales.process"]._start_where_possible(leads, auto=True)
+        Process = self.env["crm.sales.process"]
+        if before is None:
+            # started with its record, the first step is one of the values the
+            # record is created with, which Odoo's chatter does not track
+            # either (its creation message says it is new; the process's log
+            # has the start): one tracking message per record less on imports
+            Process = Process.with_context(mail_notrack=True)
+        __, skipped = Process._start_where_possible(leads, auto=True)
         if skipped:
             self.browse([lead.id for lead in skipped])._message_log_batch(
                 bodies={
