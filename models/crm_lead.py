@@ -518,7 +518,10 @@ class CrmLead(models.Model):
         """List action: start a process on each selected record that can
         start one, and say which were skipped and why."""
         processes, skipped = self.env["crm.sales.process"]._start_where_possible(self)
-        message = self.env._("%(count)s Sales Process(es) started.", count=len(processes))
+        if len(processes) == 1:
+            message = self.env._("1 Sales Process started.")
+        else:
+            message = self.env._("%(count)s Sales Processes started.", count=len(processes))
         if skipped:
             lines = list(skipped.values())
             more = len(lines) - 10

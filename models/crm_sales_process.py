@@ -74,6 +74,15 @@ class CrmSalesProcess(models.Model):
         help="The step for which the owner was last reminded that the process "
         "stays too long: one reminder per stay in a step.",
     )
+    activity_plan_id = fields.Many2one(
+        "mail.activity.plan",
+        string="Activity Plan Launched",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+        help="The activity plan launched on its record for its stay in the current step: "
+        "launching the step's plan on the processes already there leaves it out.",
+    )
     lead_id = fields.Many2one(
         "crm.lead",
         string="Lead",
@@ -655,8 +664,10 @@ class CrmSalesProcess(models.Model):
             if process.step_id != to_step:
                 update["step_id"] = to_step.id
                 update["date_step"] = now
-                # a new stay: the overdue reminder of an earlier stay in that step is not for it
+                # a new stay: the overdue reminder and the activity plan of an
+                # earlier stay in that step are not for it
                 update["overdue_step_id"] = False
+                update["activity_plan_id"] = False
                 if to_step.activity_plan_id:
                     entered[process] = (to_step, record)
             if to_step.record_type == "lead" and process.lead_id != record:

@@ -33,6 +33,7 @@ class CrmSalesProcessActivityPlan(models.AbstractModel):
         activity_schedule per template, responsible and deadline, and the
         summaries of all the records logged in one go."""
         plan_date = plan_date or fields.Date.context_today(self)
+        Process = self.env["crm.sales.process"]
         by_step = defaultdict(list)
         for process, (step, record) in entries.items():
             by_step[step].append((process, record))
@@ -65,6 +66,8 @@ class CrmSalesProcessActivityPlan(models.AbstractModel):
                     ),
                     Markup().join(Markup("<li>%s</li>") % line for line in lines),
                 )
+            # the plan of this stay: launching it again on the step leaves them out
+            Process.union(*(process for process, __ in items)).sudo().write({"activity_plan_id": plan.id})
             for (template, responsible), records in batches.items():
                 records.activity_schedule(
                     activity_type_id=template.activity_type_id.id,

@@ -467,12 +467,11 @@ def _path(edge):
     return " ".join(d)
 
 
-def _plan_badge(right, top, plan, size):
+def _plan_badge(right, top, plan, text):
     """A step's activity plan: a small badge on the top right corner of its
     box (over the border, clear of the arrows that reach the box's middle),
     with the plan's name as a tooltip."""
-    text = f"\u2611 {size}"
-    w = len(text) * LBL_CHAR_W + 8
+    w = len(text) * LBL_CHAR_W * 11 / 12 + 10
     x, y = right - w - 6, top - 8
     return (
         f'<g class="o_sales_process_plan_badge"><title>{escape(str(plan))}</title>'
@@ -485,7 +484,7 @@ def _plan_badge(right, top, plan, size):
 def render_svg(steps, transitions, max_width=None):
     """steps: list of dicts {"id": hashable, "label": str, "final": bool,
     "kind": "lead"|"opportunity", "outcome": "open"|"won"|"lost", optionally "plan":
-    the tooltip of its activity plan and "plan_size": its number of activities} in
+    the tooltip of its activity plan and "plan_badge": the text of its badge} in
     the order the workflow defines them (sequence order).
     transitions: list of dicts {"label": str, "from": [step ids] (empty list = a start
     transition, drawn from a small filled "start" circle), "to": step id,
@@ -528,7 +527,7 @@ def render_svg(steps, transitions, max_width=None):
             f"{escape(str(s.get('label', '')))}</text></g>"
         )
         if s.get("plan"):
-            body.append(_plan_badge(bx + bw, by, s["plan"], s.get("plan_size", 0)))
+            body.append(_plan_badge(bx + bw, by, s["plan"], s.get("plan_badge", "\u2611")))
     for e in geo["edges"]:
         lx, ly, lw, lh = e["label_box"]
         color = COLORS[e["style"]]

@@ -225,7 +225,7 @@ class TestAutoStart(SalesProcessCase):
         for record in following | b2c | closed:
             self.assertEqual(len(record.sales_process_id), record == following)
         message = action["params"]["message"]
-        self.assertIn("2 Sales Process(es) started.", message)
+        self.assertIn("2 Sales Processes started.", message)
         self.assertIn("3 skipped:", message)
         self.assertIn('"SP List Following" already follows the Sales Process', message)
         self.assertIn('"SP List B2C": the sales channel "SP B2C Channel" is not a B2B channel', message)

@@ -154,6 +154,16 @@ class TestActivityPlans(PlanCase):
         launch.action_launch()
         for process in waiting:
             self.assertPlanLaunched(process.opportunity_id)
+        again = Form(self.env[action["res_model"]].with_context(**action["context"])).save()
+        self.assertEqual(again.process_count, 0, "those that have had the plan are left out")
+        self.assertIn('has had the plan "SP Develop Plan" already', again.summary)
+        entered = self._process_at("new_opportunity")
+        self.assertEqual(len(entered.opportunity_id.activity_ids), 3, "a process entering the step gets it")
+        self.assertEqual(
+            Form(self.env[action["res_model"]].with_context(**action["context"])).save().process_count,
+            0,
+            "and is left out too",
+        )
 
     def test_without_a_plan_nothing_is_scheduled(self):
         process = self._process_at("developed_opportunity")
@@ -177,7 +187,7 @@ class TestActivityPlans(PlanCase):
         badges = [g for g in svg.iter(f"{svg_ns}g") if g.get("class") == "o_sales_process_plan_badge"]
         self.assertEqual(len(badges), len(with_plan))
         for badge in badges:
-            self.assertEqual(badge.find(f"{svg_ns}text").text, "\u2611 3")
+            self.assertEqual(badge.find(f"{svg_ns}text").text, "\u2611 3 activities")
             self.assertEqual(
                 badge.find(f"{svg_ns}title").text, 'Activity plan "SP Develop Plan": Demo call, Budget check, Proposal'
             )

@@ -107,16 +107,19 @@ class CrmSalesProcessMove(models.TransientModel):
                 if step.stage_id and step.outcome == "open" and step.record_type == "opportunity":
                     current.filtered(lambda r, s=step: r.stage_id != s.stage_id).write({"stage_id": step.stage_id.id})
         self.env["crm.sales.process.log"].sudo().create(log_vals)
-        # a process entering a step with an activity plan gets it, unless the
-        # step it leaves had the same plan (its activities are there already)
-        entered = {
-            process: (step_map[source_step], process.current_lead_id)
-            for source_step, processes_there in moved.items()
-            if step_map[source_step].activity_plan_id
-            and step_map[source_step].activity_plan_id != source_step.activity_plan_id
-            for process in processes_there
-            if process.current_lead_id
-        }
+        # a process entering a step with an activity plan gets it, unless it
+        # got the same plan in the step it leaves (its activities are there)
+        entered = {}
+        stale = self.env["crm.sales.process"]
+        for source_step, processes_there in moved.items():
+            plan = step_map[source_step].activity_plan_id
+            for process in processes_there:
+                if plan and process.activity_plan_id != plan and process.current_lead_id:
+                    entered[process] = (step_map[source_step], process.current_lead_id)
+                elif process.activity_plan_id != plan:
+                    stale |= process
+        with engine_writes():
+            stale.write({"activity_plan_id": False})
         if entered:
             processes._launch_activity_plans(entered)
         return {

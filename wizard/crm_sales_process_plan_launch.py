@@ -26,15 +26,17 @@ class CrmSalesProcessPlanLaunch(models.TransientModel):
                 launch.summary = self.env._('Step "%(step)s" has no activity plan.', step=launch.step_id.name)
             elif not launch.process_count:
                 launch.summary = self.env._(
-                    'No Sales Process is in step "%(step)s": there is nothing to launch the plan on.',
+                    'Every Sales Process in step "%(step)s" has had the plan "%(plan)s" already '
+                    "(or none is there): there is nothing to launch it on.",
                     step=launch.step_id.name,
+                    plan=plan.name,
                 )
             else:
                 launch.summary = self.env._(
                     'The plan "%(plan)s" (%(activities)s) will be launched on the records of the %(count)s '
-                    'Sales Processes in step "%(step)s", its deadlines counted from today, each activity '
-                    "assigned to the process owner unless the plan names someone. Those that enter the "
-                    "step from now on get it by themselves.",
+                    'Sales Processes in step "%(step)s" that have not had it, its deadlines counted from '
+                    "today, each activity assigned to the process owner unless the plan names someone. "
+                    "Those that enter the step from now on get it by themselves.",
                     plan=plan.name,
                     activities=", ".join(plan.template_ids.mapped(lambda t: t.summary or t.activity_type_id.name)),
                     count=launch.process_count,
@@ -42,8 +44,13 @@ class CrmSalesProcessPlanLaunch(models.TransientModel):
                 )
 
     def _domain(self):
+        """The processes in the step that have not had its plan for this stay."""
         self.ensure_one()
-        return [("step_id", "=", self.step_id.id), ("current_lead_id", "!=", False)]
+        return [
+            ("step_id", "=", self.step_id.id),
+            ("current_lead_id", "!=", False),
+            ("activity_plan_id", "!=", self.plan_id.id),
+        ]
 
     def action_launch(self):
         self.ensure_one()
@@ -51,7 +58,9 @@ class CrmSalesProcessPlanLaunch(models.TransientModel):
             raise UserError(self.env._('Step "%(step)s" has no activity plan.', step=self.step_id.name))
         processes = self.env["crm.sales.process"].search(self._domain())
         if not processes:
-            raise UserError(self.env._('No Sales Process is in step "%(step)s".', step=self.step_id.name))
+            raise UserError(
+                self.env._('No Sales Process in step "%(step)s" is without the plan.', step=self.step_id.name)
+            )
         processes.check_access("write")
         processes._launch_activity_plans({process: (self.step_id, process.current_lead_id) for process in processes})
         return {

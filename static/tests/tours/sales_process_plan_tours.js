@@ -31,7 +31,7 @@ registry.category("web_tour.tours").add("crm_sales_process_set_plan", {
         { content: "the diagram", trigger: ".o_notebook a:contains('Diagram')", run: "click" },
         {
             content: "shows the plan on its step",
-            trigger: ".o_field_widget[name=diagram] svg .o_sales_process_plan_badge:contains('3')",
+            trigger: ".o_field_widget[name=diagram] svg .o_sales_process_plan_badge:contains('3 activities')",
         },
     ],
 });
