@@ -224,6 +224,7 @@ def start_list_action(browser, odoo, url, team):
         f".find((item) => item.textContent.trim() === {json.dumps(label)}).click()"
     )
     browser.wait_for(".o_notification.o_sales_process_start_result")
+    return leads
 
 
 def take(url, db, login, password, out, lang=None):
@@ -309,8 +310,12 @@ def take(url, db, login, password, out, lang=None):
         browser.click(".o_form_button_cancel")
 
         # the leads list's Start Sales Process: what started, what was skipped and why
-        start_list_action(browser, odoo, url, team)
+        leads = start_list_action(browser, odoo, url, team)
         browser.shot(os.path.join(out, "screenshot_start_result.png"))
+        # gone again: the demo's screens stay the same at the next run
+        processes = odoo.call("crm.sales.process", "search", [("lead_id", "in", leads)])
+        odoo.call("crm.sales.process", "unlink", processes)
+        odoo.call("crm.lead", "unlink", leads)
 
         workflow = odoo.call("crm.sales.process.workflow", "search_read", [], ["id"], limit=1)[0]["id"]
         browser.open(
