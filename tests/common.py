@@ -86,6 +86,33 @@ class SalesProcessCase(TransactionCase):
             company_ids=[(6, 0, company.ids)],
         )
 
+    @classmethod
+    def _new_plan(cls, name, activities, responsible=None):
+        """An activity plan of leads: one to-do per (summary, days after the
+        plan date), assigned at launch unless ``responsible`` is given."""
+        todo = cls.env.ref("mail.mail_activity_data_todo")
+        return cls.env["mail.activity.plan"].create(
+            {
+                "name": name,
+                "res_model": "crm.lead",
+                "template_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "activity_type_id": todo.id,
+                            "summary": summary,
+                            "delay_count": days,
+                            "delay_from": "after_plan_date",
+                            "responsible_type": "other" if responsible else "on_demand",
+                            "responsible_id": responsible.id if responsible else False,
+                        },
+                    )
+                    for summary, days in activities
+                ],
+            }
+        )
+
     def _lead(self, name="Website redesign", type="lead", user=None, **vals):
         values = {
             "name": name,

@@ -39,31 +39,6 @@ class PlanCase(SalesProcessCase):
         super().setUpClass()
         cls.plan = cls._new_plan("SP Develop Plan", [("Demo call", 2), ("Budget check", 5), ("Proposal", 10)])
 
-    @classmethod
-    def _new_plan(cls, name, activities, responsible=None):
-        todo = cls.env.ref("mail.mail_activity_data_todo")
-        return cls.env["mail.activity.plan"].create(
-            {
-                "name": name,
-                "res_model": "crm.lead",
-                "template_ids": [
-                    (
-                        0,
-                        0,
-                        {
-                            "activity_type_id": todo.id,
-                            "summary": summary,
-                            "delay_count": days,
-                            "delay_from": "after_plan_date",
-                            "responsible_type": "other" if responsible else "on_demand",
-                            "responsible_id": responsible.id if responsible else False,
-                        },
-                    )
-                    for summary, days in activities
-                ],
-            }
-        )
-
     def activities(self, record):
         return record.activity_ids.sorted(lambda a: (a.date_deadline, a.id))
 

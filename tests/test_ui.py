@@ -88,26 +88,7 @@ class TestUi(HttpCase, SalesProcessCase):
     def test_tour_plan_set_by_admin_used_by_salesman(self):
         """An admin gives Developed Opportunity an activity plan; a salesman
         develops an opportunity and sees the plan's activities on it."""
-        todo = self.env.ref("mail.mail_activity_data_todo")
-        plan = self.env["mail.activity.plan"].create(
-            {
-                "name": "SP Tour Plan",
-                "res_model": "crm.lead",
-                "template_ids": [
-                    (
-                        0,
-                        0,
-                        {
-                            "activity_type_id": todo.id,
-                            "summary": summary,
-                            "delay_count": days,
-                            "delay_from": "after_plan_date",
-                        },
-                    )
-                    for summary, days in (("SP Demo call", 2), ("SP Budget check", 5), ("SP Proposal", 10))
-                ],
-            }
-        )
+        plan = self._new_plan("SP Tour Plan", [("SP Demo call", 2), ("SP Budget check", 5), ("SP Proposal", 10)])
         self.start_tour(
             f"/odoo/action-crm_sales_process.crm_sales_process_workflow_action/{self.workflow.id}",
             "crm_sales_process_set_plan",
