@@ -16,6 +16,7 @@
         "data/crm_sales_process_cron.xml",
         "wizard/crm_sales_process_transition_wizard_views.xml",
         "wizard/crm_sales_process_move_views.xml",
+        "wizard/crm_sales_process_plan_launch_views.xml",
         "views/crm_sales_process_log_views.xml",
         "views/crm_sales_process_views.xml",
         "views/crm_sales_process_workflow_views.xml",

@@ -3,6 +3,8 @@ from . import crm_sales_process_step
 from . import crm_sales_process_transition
 from . import crm_sales_process_start
 from . import crm_sales_process_effects
+from . import crm_sales_process_activity_plan
+from . import crm_sales_process_email
 from . import crm_sales_process_ui
 from . import crm_sales_process_overdue
 from . import crm_sales_process

@@ -1,13 +1,19 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 import logging
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
+from odoo.tools.misc import format_date
 
 from .engine_writes import in_engine
 
 _logger = logging.getLogger(__name__)
 
+# Fields whose change may move a record into a channel that starts a process
+# for every new record (Odoo recomputes the channel of a new salesperson).
+AUTO_START_KEYS = {"team_id", "type", "user_id"}
 # Fields only the transitions write.
 PROCESS_FIELDS = {"sales_process_id", "sales_process_step_id", "sales_process_origin_id"}
 # Fields Odoo itself maintains on any record, closed ones included (lead
@@ -47,6 +53,12 @@ class CrmLead(models.Model):
     sales_process_readonly = fields.Boolean(related="sales_process_step_id.readonly")
     sales_process_workflow_id = fields.Many2one(related="sales_process_id.workflow_id")
     sales_process_guidance = fields.Html(related="sales_process_step_id.guidance")
+    sales_process_activities = fields.Html(
+        "Open Activities",
+        compute="_compute_sales_process_activities",
+        help="The record's open activities, listed under the guidance of its step "
+        "(the step's activity plan schedules them when the process enters it).",
+    )
     sales_process_is_current = fields.Boolean(
         compute="_compute_sales_process_is_current",
         help="The process follows this record (and not a newer one made from it).",
@@ -70,6 +82,32 @@ class CrmLead(models.Model):
         compute="_compute_sales_process_transition_ids",
         help="The transitions its process can take now from this record.",
     )
+
+    @api.depends(
+        "sales_process_id",
+        "activity_ids.summary",
+        "activity_ids.date_deadline",
+        "activity_ids.user_id",
+        "activity_ids.activity_type_id",
+    )
+    def _compute_sales_process_activities(self):
+        today = fields.Date.context_today(self)
+        for lead in self:
+            activities = lead.activity_ids.sorted("date_deadline") if lead.sales_process_id else False
+            if not activities:
+                lead.sales_process_activities = False
+                continue
+            items = []
+            for activity in activities:
+                text = self.env._(
+                    "%(activity)s, %(user)s, due on %(deadline)s",
+                    activity=activity.summary or activity.activity_type_id.name,
+                    user=activity.user_id.name or self.env._("unassigned"),
+                    deadline=format_date(self.env, activity.date_deadline),
+                )
+                late = activity.date_deadline < today
+                items.append(Markup('<li class="%s">%s</li>') % ("text-danger" if late else "", text))
+            lead.sales_process_activities = Markup('<ul class="mb-0">%s</ul>') % Markup().join(items)
 
     @api.depends("sales_process_id.current_lead_id")
     def _compute_sales_process_is_current(self):
@@ -112,26 +150,41 @@ class CrmLead(models.Model):
                     '"Start Sales Process" button.'
                 )
             )
-        return super().create(vals_list)
+        leads = super().create(vals_list)
+        leads._sales_process_auto_start()
+        return leads
 
     def write(self, vals):
         if in_engine():
             return super().write(vals)
         in_process = self.filtered("sales_process_id")
-        if not in_process:
+        others = self - in_process
+        # records that follow no process and that the write may move into a
+        # channel starting a process for every new record (of their type,
+        # after the write: a lead Odoo converts is new among the opportunities)
+        starting = (
+            others
+            if others and AUTO_START_KEYS & set(vals) and self.env["crm.team"]._sales_process_auto_start()
+            else self.browse()
+        )
+        if not in_process and not starting:
             return super().write(vals)
-        moved = in_process._sales_process_guard_write(vals)
+        before = {lead: (lead.team_id.id, lead.type) for lead in starting}
         writes = []
-        if moved:
-            # their transition has set the stage; write the rest only
-            rest = {k: v for k, v in vals.items() if k != "stage_id"}
-            if rest:
-                writes += moved._sales_process_writes_in_channel(rest)
-        writes += (in_process - moved)._sales_process_writes_in_channel(vals)
-        writes.append((self - in_process, vals))
+        if in_process:
+            moved = in_process._sales_process_guard_write(vals)
+            if moved:
+                # their transition has set the stage; write the rest only
+                rest = {k: v for k, v in vals.items() if k != "stage_id"}
+                if rest:
+                    writes += moved._sales_process_writes_in_channel(rest)
+            writes += (in_process - moved)._sales_process_writes_in_channel(vals)
+        writes.append((others, vals))
         for records, values in writes:
             if records:
                 super(CrmLead, records).write(values)
+        if starting:
+            starting._sales_process_auto_start(before)
         return True
 
     def _sales_process_writes_in_channel(self, vals):
@@ -388,34 +441,33 @@ class CrmLead(models.Model):
                     "Reload it and try again."
                 )
             ) from None
-        problems = []
+        problems = self._sales_process_start_problems(record_type)
+        if problems:
+            raise UserError(self.env._('"%(code)s" was refused: ', code=code) + "; ".join(problems.values()) + ".")
+
+    def _sales_process_start_problems(self, record_type):
+        """{record: why a process of ``record_type`` cannot start from it}."""
+        problems = {}
         for lead in self:
             if lead.sales_process_id:
-                problems.append(
-                    self.env._(
-                        '"%(lead)s" already follows the Sales Process "%(process)s"',
-                        lead=lead.display_name,
-                        process=lead.sales_process_id.display_name,
-                    )
+                problems[lead] = self.env._(
+                    '"%(lead)s" already follows the Sales Process "%(process)s"',
+                    lead=lead.display_name,
+                    process=lead.sales_process_id.display_name,
                 )
             elif lead.type != record_type and record_type == "lead":
-                problems.append(
-                    self.env._(
-                        '"%(lead)s" is already an opportunity: start from the opportunity instead',
-                        lead=lead.display_name,
-                    )
+                problems[lead] = self.env._(
+                    '"%(lead)s" is already an opportunity: start from the opportunity instead',
+                    lead=lead.display_name,
                 )
             elif lead.type != record_type:
-                problems.append(
-                    self.env._(
-                        '"%(lead)s" is a lead, not an opportunity: start from the lead',
-                        lead=lead.display_name,
-                    )
+                problems[lead] = self.env._(
+                    '"%(lead)s" is a lead, not an opportunity: start from the lead',
+                    lead=lead.display_name,
                 )
             elif lead.won_status != "pending" or not lead.active:
-                problems.append(self.env._('"%(lead)s" is closed (won, lost or archived)', lead=lead.display_name))
-        if problems:
-            raise UserError(self.env._('"%(code)s" was refused: ', code=code) + "; ".join(problems) + ".")
+                problems[lead] = self.env._('"%(lead)s" is closed (won, lost or archived)', lead=lead.display_name)
+        return problems
 
     def _sales_process_won_stages(self):
         """{lead: won stage} chosen as action_set_won chooses it, with one
@@ -434,6 +486,12 @@ class CrmLead(models.Model):
                 )
             result[lead] = stage
         return result
+
+    def _sales_process_customer_name(self):
+        """The customer as the record names it, for the messages about it."""
+        self.ensure_one()
+        name = self.partner_id.name or self.contact_name or self.partner_name
+        return f'"{name}"' if name else self.env._("the customer")
 
     def _get_form_action(self):
         self.ensure_one()
@@ -456,6 +514,67 @@ class CrmLead(models.Model):
         if opportunities:
             Process.start_from_opportunity(opportunities.ids)
         return True
+
+    def action_start_sales_processes(self):
+        """List action: start a process on each selected record that can
+        start one, and say which were skipped and why."""
+        processes, skipped = self.env["crm.sales.process"]._start_where_possible(self)
+        if len(processes) == 1:
+            message = self.env._("1 Sales Process started.")
+        else:
+            message = self.env._("%(count)s Sales Processes started.", count=len(processes))
+        if skipped:
+            lines = list(skipped.values())
+            more = len(lines) - 10
+            message += "\n" + self.env._("%(count)s skipped:", count=len(lines)) + "\n" + "\n".join(lines[:10])
+            if more > 0:
+                message += "\n" + self.env._("... and %(count)s more.", count=more)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Start Sales Process"),
+                "message": message,
+                "type": "warning" if skipped else "success",
+                "sticky": bool(skipped),
+                "className": "o_sales_process_start_result",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def _sales_process_auto_start(self, before=None):
+        """Start the process of the records that are new in a channel that
+        starts one for every new record of their type (``before``: {record:
+        (team id, type)} before a write; a record already there is not new).
+        A record a process cannot start from stays as it is, and its chatter
+        says why: a lead is never lost because its process cannot start."""
+        rules = self.env["crm.team"]._sales_process_auto_start()
+        if not rules or in_engine():
+            return
+        leads = self.filtered(
+            lambda lead: (lead.team_id.id, lead.type) in rules
+            and not lead.sales_process_id
+            and lead.active
+            and lead.won_status == "pending"
+            and (before is None or before[lead] != (lead.team_id.id, lead.type))
+        )
+        if not leads:
+            return
+        Process = self.env["crm.sales.process"]
+        if before is None:
+            # started with its record, the first step is one of the values the
+            # record is created with, which Odoo's chatter does not track
+            # either (its creation message says it is new; the process's log
+            # has the start): one tracking message per record less on imports
+            Process = Process.with_context(mail_notrack=True)
+        __, skipped = Process._start_where_possible(leads, auto=True)
+        if skipped:
+            self.browse([lead.id for lead in skipped])._message_log_batch(
+                bodies={
+                    lead.id: self.env._("No Sales Process was started: %(reason)s.", reason=reason)
+                    for lead, reason in skipped.items()
+                }
+            )
 
     @api.model
     def _get_view_cache_key(self, view_id=None, view_type="form", **options):

@@ -26,6 +26,8 @@ class CrmSalesProcess(models.Model):
         "mail.activity.mixin",
         "crm.sales.process.start",  # _start: what start_from_lead/_opportunity do
         "crm.sales.process.effects",  # the built-in effects _run applies
+        "crm.sales.process.activity.plan",  # the steps' activity plans, launched by _finish
+        "crm.sales.process.email",  # the transitions' emails, sent by _run
         "crm.sales.process.ui",  # buttons, drags and step writes that run a transition
         "crm.sales.process.overdue",  # the daily reminder of overdue processes
     ]
@@ -70,6 +72,15 @@ class CrmSalesProcess(models.Model):
         copy=False,
         help="The step for which the owner was last reminded that the process "
         "stays too long: one reminder per stay in a step.",
+    )
+    activity_plan_id = fields.Many2one(
+        "mail.activity.plan",
+        string="Activity Plan Launched",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+        help="The activity plan launched on its record for its stay in the current step: "
+        "launching the step's plan on the processes already there leaves it out.",
     )
     lead_id = fields.Many2one(
         "crm.lead",
@@ -286,6 +297,7 @@ class CrmSalesProcess(models.Model):
                     method = getattr(processes, f"_effect_{effect}")
                     created.update(method(transition, plans) or {})
                 self._finish(plans, created)
+                self._send_transition_emails(plans, created)
             # outside the engine's rights (the guard applies), inside its
             # savepoint: a failing server action undoes the transition
             self._run_server_actions(plans, created)
@@ -415,7 +427,9 @@ class CrmSalesProcess(models.Model):
         for key in spec:
             if key not in values:
                 continue
-            value, problem = self._clean_value(form._fields[key], values[key])
+            field = form._fields[key]
+            clean_value = self._clean_flag if field.type == "boolean" else self._clean_value
+            value, problem = clean_value(field, values[key])
             if problem:
                 problems.append(problem)
             else:
@@ -489,6 +503,16 @@ class CrmSalesProcess(models.Model):
         value = value.strip()
         return value or None, None
 
+    @api.model
+    def _clean_flag(self, field, value):
+        """_clean_value of a yes/no value (send_email): false is empty."""
+        if value is None or value is False:
+            return None, None
+        if value is not True:
+            label = field._description_string(self.env)
+            return None, self.env._("%(label)s must be true or false, not %(value)r", label=label, value=value)
+        return True, None
+
     def _complete_values(self, transition, vals, record):
         """Fill in the defaults of DESIGN.md section 1, for the keys the call
         left out only: a key given empty stays empty."""
@@ -497,7 +521,9 @@ class CrmSalesProcess(models.Model):
         today = fields.Date.to_string(fields.Date.context_today(self))
         if effect == "start":
             vals.setdefault("team_id", record.team_id.id)
-            vals.setdefault("user_id", self.env.uid)
+            # the record's salesperson: starting a process does not hand the
+            # record to whoever starts it (a manager starting one for his team)
+            vals.setdefault("user_id", record.user_id.id or self.env.uid)
             vals.setdefault("date_start", today)
         elif effect == "qualify":
             vals.setdefault("opportunity_name", record.name)
@@ -622,10 +648,12 @@ class CrmSalesProcess(models.Model):
             records.write({"stage_id": stage.id})
 
     def _finish(self, plans, created):
-        """The processes take their new step and record; one log line each."""
+        """The processes take their new step and record; one log line each;
+        the activity plans of the steps they enter are launched."""
         now = fields.Datetime.now()
         process_groups = defaultdict(lambda: self.env["crm.sales.process"])
         log_vals = []
+        entered = {}
         for process, plan in plans.items():
             to_step = self._step_after(process, plan)
             record = created.get(process) or plan["record"]
@@ -633,8 +661,12 @@ class CrmSalesProcess(models.Model):
             if process.step_id != to_step:
                 update["step_id"] = to_step.id
                 update["date_step"] = now
-                # a new stay: the overdue reminder of an earlier stay in that step is not for it
+                # a new stay: the overdue reminder and the activity plan of an
+                # earlier stay in that step are not for it
                 update["overdue_step_id"] = False
+                update["activity_plan_id"] = False
+                if to_step.activity_plan_id:
+                    entered[process] = (to_step, record)
             if to_step.record_type == "lead" and process.lead_id != record:
                 update["lead_id"] = record.id
             if to_step.record_type == "opportunity" and process.opportunity_id != record:
@@ -648,6 +680,8 @@ class CrmSalesProcess(models.Model):
             processes.sudo().write(dict(update))
         self.env["crm.sales.process.log"].sudo().create(log_vals)
         self.invalidate_recordset(["log_ids"])
+        if entered:
+            self._launch_activity_plans(entered)
 
     def _log_values(self, plan, to_step, record, now):
         self.ensure_one()

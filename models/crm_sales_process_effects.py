@@ -22,16 +22,21 @@ class CrmSalesProcessEffects(models.AbstractModel):
     _description = "Sales Process: Transition Effects"
 
     def _effect_start(self, transition, plans):
-        groups = defaultdict(lambda: self.env["crm.sales.process"])
+        dates = defaultdict(lambda: self.env["crm.sales.process"])
+        owners = defaultdict(lambda: self.env["crm.lead"])
         for process in self:
             vals = plans[process]["values"]
-            groups[vals["team_id"], vals["user_id"], vals["date_start"]] |= process
-        for (team_id, user_id, date_start), processes in groups.items():
+            lead = plans[process]["record"]
+            dates[vals["date_start"]] |= process
+            # the record keeps its channel and salesperson unless the call
+            # gives others (the defaults are the record's own)
+            team_id, user_id = vals["team_id"], vals["user_id"] or False
+            if lead.team_id.id != team_id or lead.user_id.id != user_id:
+                owners[team_id, user_id] |= lead
+        for date_start, processes in dates.items():
             processes.sudo().write({"date_start": date_start})
-            leads = processes._plan_records(plans)
-            leads.filtered(lambda lead, t=team_id, u=user_id: lead.team_id.id != t or lead.user_id.id != u).write(
-                {"team_id": team_id, "user_id": user_id}
-            )
+        for (team_id, user_id), leads in owners.items():
+            leads.write({"team_id": team_id, "user_id": user_id})
 
     def _effect_qualify(self, transition, plans):
         companies = self._qualify_companies(plans)

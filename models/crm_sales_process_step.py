@@ -53,6 +53,16 @@ class CrmSalesProcessStep(models.Model):
         "Maximum Days",
         help="After this many days in the step, the owner gets an activity. 0 disables the reminder.",
     )
+    activity_plan_id = fields.Many2one(
+        "mail.activity.plan",
+        string="Activity Plan",
+        domain=[("res_model", "=", "crm.lead")],
+        ondelete="set null",
+        help="Launched on the record of every process that enters this step (by any transition, "
+        "a start, a reopen's new opportunity or a move from another workflow): its activities "
+        "are due counting from the day of entry, assigned to the process owner unless the "
+        "plan names someone.",
+    )
 
     _code_uniq = models.Constraint("UNIQUE(workflow_id, code)", "A step code must be unique in its workflow.")
 
@@ -61,6 +71,20 @@ class CrmSalesProcessStep(models.Model):
         show_workflow = self.env.context.get("sales_process_show_workflow")
         for step in self:
             step.display_name = f"{step.workflow_id.name} / {step.name}" if show_workflow else step.name
+
+    def action_launch_activity_plan(self):
+        """Launch the step's plan on the processes already in it: the form
+        that opens says how many first."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Launch the Activity Plan"),
+            "res_model": "crm.sales.process.plan.launch",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_step_id": self.id, "dialog_size": "medium"},
+        }
 
     def write(self, vals):
         if vals.get("active") is False:

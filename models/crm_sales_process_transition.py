@@ -131,6 +131,21 @@ class CrmSalesProcessTransition(models.Model):
         help="Run on the lead or opportunity after the transition's effect, "
         "with the rights of the user; if it fails, the transition is undone.",
     )
+    mail_template_id = fields.Many2one(
+        "mail.template",
+        string="Email Template",
+        domain=[("model", "=", "crm.lead")],
+        ondelete="set null",
+        help="Sent to the customer of the lead or opportunity when the transition runs "
+        "(Odoo's mail composer in mass mail mode, logged in its chatter); a customer "
+        "without an email address does not stop the transition: the chatter says the "
+        "email was not sent.",
+    )
+    mail_optional = fields.Boolean(
+        "Email Can Be Skipped",
+        default=True,
+        help="The transition form lets the user turn the email off for this run.",
+    )
     required_field_ids = fields.Many2many(
         "ir.model.fields",
         "crm_sales_process_transition_field_rel",
@@ -306,15 +321,24 @@ class CrmSalesProcessTransition(models.Model):
                 "invisible": f"{transition.id} not in {available_field}",
                 "data-transition-code": transition.code,
             }
-            if transition.confirm_message and not EFFECT_VALUES[transition.effect]:
+            if transition.confirm_message and not transition._opens_form():
                 attrs["confirm"] = transition.confirm_message
             buttons.append(etree.Element("button", attrs))
         return buttons
 
     def _value_spec(self):
-        """{key: required} for the values this transition takes."""
+        """{key: required} for the values this transition takes: its
+        effect's, and send_email when it sends one the user may skip."""
         self.ensure_one()
+        if self.mail_template_id and self.mail_optional:
+            return {**EFFECT_VALUES[self.effect], "send_email": False}
         return EFFECT_VALUES[self.effect]
+
+    def _opens_form(self):
+        """Whether its button opens the transition form: it takes values, or
+        it sends an email (the form says to whom)."""
+        self.ensure_one()
+        return bool(self._value_spec() or self.mail_template_id)
 
     def _is_allowed_for_user(self, user):
         self.ensure_one()

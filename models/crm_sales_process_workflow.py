@@ -29,6 +29,11 @@ class CrmSalesProcessWorkflow(models.Model):
     )
     team_ids = fields.One2many("crm.team", "sales_process_workflow_id", string="Sales Teams")
     process_count = fields.Integer(compute="_compute_process_count")
+    auto_start_summary = fields.Char(
+        "Starts by Itself",
+        compute="_compute_auto_start_summary",
+        help="The channels of this workflow that start a process for every new lead or opportunity.",
+    )
     diagram = fields.Html(
         compute="_compute_diagram",
         sanitize=False,
@@ -47,6 +52,30 @@ class CrmSalesProcessWorkflow(models.Model):
             workflow.process_count = counts.get(workflow, 0)
 
     @api.depends(
+        "team_ids.channel_type",
+        "team_ids.sales_process_auto_start_lead",
+        "team_ids.sales_process_auto_start_opportunity",
+    )
+    def _compute_auto_start_summary(self):
+        for workflow in self:
+            teams = workflow.team_ids.filtered(lambda team: team.channel_type == "b2b")
+            parts = []
+            for team in teams:
+                kinds = [
+                    label
+                    for enabled, label in (
+                        (team.sales_process_auto_start_lead, self.env._("new leads")),
+                        (team.sales_process_auto_start_opportunity, self.env._("new opportunities")),
+                    )
+                    if enabled
+                ]
+                if kinds:
+                    parts.append(
+                        self.env._("%(team)s: %(records)s", team=team.name, records=self.env._(" and ").join(kinds))
+                    )
+            workflow.auto_start_summary = "; ".join(parts) or False
+
+    @api.depends(
         "step_ids.name",
         "step_ids.sequence",
         "step_ids.is_final",
@@ -57,6 +86,8 @@ class CrmSalesProcessWorkflow(models.Model):
         "transition_ids.from_step_ids",
         "transition_ids.to_step_id",
         "transition_ids.button_style",
+        "step_ids.activity_plan_id",
+        "transition_ids.mail_template_id",
     )
     def _compute_diagram(self):
         for workflow in self:
@@ -75,12 +106,23 @@ class CrmSalesProcessWorkflow(models.Model):
                     "final": step.is_final,
                     "kind": step.record_type,
                     "outcome": step.outcome,
+                    "plan": step.activity_plan_id
+                    and self.env._(
+                        'Activity plan "%(plan)s": %(activities)s',
+                        plan=step.activity_plan_id.name,
+                        activities=", ".join(
+                            step.activity_plan_id.template_ids.mapped(lambda t: t.summary or t.activity_type_id.name)
+                        ),
+                    ),
+                    "plan_badge": "\u2611 "
+                    + self.env._("%(count)s activities", count=len(step.activity_plan_id.template_ids)),
                 }
                 for step in steps
             ],
             [
                 {
-                    "label": t.name or "",
+                    # an envelope before the name of a transition that emails the customer
+                    "label": ("\u2709 " if t.mail_template_id else "") + (t.name or ""),
                     "from": [s.id for s in t.from_step_ids if s in steps],
                     "to": t.to_step_id.id,
                     "style": t.button_style,

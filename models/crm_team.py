@@ -1,6 +1,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
+
+# The fields that decide which new records of a channel start a process.
+AUTO_START_FIELDS = {
+    "channel_type",
+    "active",
+    "sales_process_auto_start_lead",
+    "sales_process_auto_start_opportunity",
+}
 
 
 class CrmTeam(models.Model):
@@ -20,6 +28,19 @@ class CrmTeam(models.Model):
         ondelete="restrict",
         help="The workflow of the Sales Processes this channel starts from now "
         "on; running processes keep the workflow they started with.",
+    )
+
+    sales_process_auto_start_lead = fields.Boolean(
+        "Start for Every New Lead",
+        help="Start a Sales Process on every new lead of this B2B channel, however it "
+        "comes in: entered, imported, received by the channel's email alias, created "
+        "over the API or moved into the channel.",
+    )
+    sales_process_auto_start_opportunity = fields.Boolean(
+        "Start for Every New Opportunity",
+        help="Start a Sales Process on every new opportunity of this B2B channel, however "
+        "it comes in: entered, imported, created over the API, moved into the channel "
+        "or converted from a lead that follows no process.",
     )
 
     @api.depends("channel_type")
@@ -67,3 +88,47 @@ class CrmTeam(models.Model):
                     count=count,
                 )
             )
+
+    @api.model
+    @tools.ormcache()
+    def _sales_process_auto_start(self):
+        """{(team id, record type)} of the channels that start a process on
+        their new records. Cached: every lead created or moved asks."""
+        teams = (
+            self.sudo()
+            .with_context(active_test=True)
+            .search_fetch(
+                [
+                    ("channel_type", "=", "b2b"),
+                    "|",
+                    ("sales_process_auto_start_lead", "=", True),
+                    ("sales_process_auto_start_opportunity", "=", True),
+                ],
+                ["sales_process_auto_start_lead", "sales_process_auto_start_opportunity"],
+            )
+        )
+        rules = set()
+        for team in teams:
+            if team.sales_process_auto_start_lead:
+                rules.add((team.id, "lead"))
+            if team.sales_process_auto_start_opportunity:
+                rules.add((team.id, "opportunity"))
+        return frozenset(rules)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        teams = super().create(vals_list)
+        if any(AUTO_START_FIELDS & set(vals) for vals in vals_list):
+            self.env.registry.clear_cache()
+        return teams
+
+    def write(self, vals):
+        result = super().write(vals)
+        if AUTO_START_FIELDS & set(vals):
+            self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result

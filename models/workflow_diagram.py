@@ -22,6 +22,7 @@ OUTCOMES = {"won": ("#d1f2dc", "#2e8b57"), "lost": ("#fbe0e0", "#c0392b"), "open
 BOX_H, CHAR_W, BOX_PAD, BOX_MIN_W = 40, 7.2, 16, 110
 LBL_CHAR_W, LBL_PAD, LBL_H = 6.7, 7, 20  # 12px labels: 7.2 * 12 / 13 per char
 START_R, MARGIN, PORT_GAP = 8, 16, 18
+BADGE_H = 16  # a step's activity plan badge, inside its box under its name
 LOOP_BULGE, LOOP_STEP = 30, 14
 RESTARTS = 16  # seeded shuffles tried by the crossing reduction (~0.2 s for 15 steps)
 LAYER_BUDGET = 1000  # px of boxes per layer; edge labels and dummies need the rest
@@ -29,6 +30,10 @@ LAYER_BUDGET = 1000  # px of boxes per layer; edge labels and dummies need the r
 
 def _box_w(label):
     return max(BOX_MIN_W, len(label) * CHAR_W + 2 * BOX_PAD)
+
+
+def _badge_w(text):
+    return len(text) * LBL_CHAR_W * 11 / 12 + 10
 
 
 def _lbl_w(label):
@@ -57,7 +62,10 @@ def _build(steps, transitions):
     for i, s in enumerate(steps):
         key = ("s", s["id"])
         seq[key] = (s.get("kind") != "lead", i)
-        nodes[key] = {"t": "step", "w": _box_w(str(s.get("label", ""))), "h": BOX_H}
+        w, h = _box_w(str(s.get("label", ""))), BOX_H
+        if s.get("plan"):  # the badge of its activity plan, under the name
+            w, h = max(w, _badge_w(s.get("plan_badge", "")) + 2 * BOX_PAD), BOX_H + BADGE_H
+        nodes[key] = {"t": "step", "w": w, "h": h}
     for ti, t in enumerate(transitions):
         dst = ("s", t.get("to"))
         if dst not in nodes:
@@ -468,10 +476,25 @@ def _path(edge):
     return " ".join(d)
 
 
+def _plan_badge(center, top, plan, text):
+    """A step's activity plan: a badge inside its box, under its name (the
+    box is made taller for it by the layout), with the plan's name and
+    activities as a tooltip."""
+    w = _badge_w(text)
+    x = center - w / 2
+    return (
+        f'<g class="o_sales_process_plan_badge"><title>{escape(str(plan))}</title>'
+        f'<rect x="{_f(x)}" y="{_f(top)}" width="{_f(w)}" height="{BADGE_H}" rx="8" fill="#714B67"/>'
+        f'<text x="{_f(center)}" y="{_f(top + BADGE_H / 2)}" font-size="11" fill="#fff" '
+        f'text-anchor="middle" dominant-baseline="central">{escape(text)}</text></g>'
+    )
+
+
 def render_svg(steps, transitions, max_width=None):
     """steps: list of dicts {"id": hashable, "label": str, "final": bool,
-    "kind": "lead"|"opportunity", "outcome": "open"|"won"|"lost"} in the order the
-    workflow defines them (sequence order).
+    "kind": "lead"|"opportunity", "outcome": "open"|"won"|"lost", optionally "plan":
+    the tooltip of its activity plan and "plan_badge": the text of its badge} in
+    the order the workflow defines them (sequence order).
     transitions: list of dicts {"label": str, "from": [step ids] (empty list = a start
     transition, drawn from a small filled "start" circle), "to": step id,
     "style": "primary"|"secondary"|"danger"}.
@@ -508,10 +531,12 @@ def render_svg(steps, transitions, max_width=None):
                 f'height="{_f(bh - 8)}" rx="{rx - 4}" fill="none" stroke="{stroke}"/>'
             )
         body.append(
-            f'<text x="{_f(bx + bw / 2)}" y="{_f(by + bh / 2)}" font-size="13" '
-            f'fill="#222" text-anchor="middle" dominant-baseline="central">'
+            f'<text x="{_f(bx + bw / 2)}" y="{_f(by + BOX_H / 2 if s.get("plan") else by + bh / 2)}" '
+            f'font-size="13" fill="#222" text-anchor="middle" dominant-baseline="central">'
             f"{escape(str(s.get('label', '')))}</text></g>"
         )
+        if s.get("plan"):
+            body.append(_plan_badge(bx + bw / 2, by + BOX_H - 6, s["plan"], s.get("plan_badge", "\u2611")))
     for e in geo["edges"]:
         lx, ly, lw, lh = e["label_box"]
         color = COLORS[e["style"]]

@@ -17,6 +17,11 @@ Odoo's own Pipeline Analysis pivot on the same 100,000 opportunities; the
 rows without a goal are for information, against the same pivot. The g.
 rows compare the same two pivots once the opportunities are copied (by
 SQL) up to as many as the log has lines.
+The h. row imports 2,000 leads (base_import, a CSV file) into a channel
+that starts a process for every new lead and into one that does not; the
+i. rows develop 500 opportunities with a 3-activity plan on Developed
+Opportunity and without, and compare what the plan adds with Odoo's own
+plan wizard on the same opportunities. --only hi runs those rows alone.
 """
 
 import argparse
@@ -247,6 +252,102 @@ class Bench:
                 results[with_buttons].append(one_round(with_buttons))
         self.env.registry.clear_cache("templates")
         return tuple(median(results[side]) for side in (True, False))
+
+    # -- h. import into a channel that starts a process for every new lead --------
+
+    def import_leads(self, size, rounds=3):
+        """``size`` leads imported from a CSV file through base_import (what
+        the Import button runs), into a channel that starts a process for
+        every new lead and into one that does not; the rounds alternate, the
+        median time counts."""
+        Team = self.env["crm.team"]
+        auto = Team.search([("name", "=", "Bench Auto B2B")]) or Team.create(
+            {
+                "name": "Bench Auto B2B",
+                "channel_type": "b2b",
+                "sales_process_auto_start_lead": True,
+                "member_ids": [(6, 0, self.manager.ids)],
+            }
+        )
+        columns = ["name", "type", "team_id/.id", "contact_name", "email_from", "partner_name"]
+
+        def one(team):
+            self.seq += 1
+            csv = ",".join(columns) + "\n"
+            csv += "".join(
+                f"Bench {self.seq} import {i},lead,{team.id},Contact {i},"
+                f"contact{self.seq}x{i}@bench{i % 25}.example.com,Bench Company {self.seq}-{i % 25}\n"
+                for i in range(size)
+            )
+            importer = self.menv["base_import.import"].create(
+                {"res_model": "crm.lead", "file": csv.encode(), "file_type": "text/csv", "file_name": "leads.csv"}
+            )
+            with measure(self.env) as counter:
+                result = importer.execute_import(
+                    columns, columns, {"quoting": '"', "separator": ",", "has_headers": True}
+                )
+            assert not result["messages"], result["messages"][:3]
+            leads = self.env["crm.lead"].browse(result["ids"])
+            assert len(leads) == size and bool(leads[:1].sales_process_id) == (team == auto)
+            assert len(leads.sales_process_id) == (size if team == auto else 0)
+            return counter
+
+        results = {auto: [], self.team: []}
+        for __ in range(rounds):
+            for team in (auto, self.team):
+                results[team].append(one(team))
+        return median(results[auto]), median(results[self.team])
+
+    # -- i. an activity plan on the step that develop enters ----------------------
+
+    def develop_with_plan(self, size, rounds=3):
+        """Develop ``size`` opportunities with a 3-activity plan on Developed
+        Opportunity and without (rounds alternate), and Odoo's own plan
+        wizard (Schedule Activities, the plan launched on many records) on
+        the same opportunities: what the plan adds to the transition against
+        what Odoo's wizard costs for the same activities."""
+        todo = self.env.ref("mail.mail_activity_data_todo")
+        plan = self.env["mail.activity.plan"].create(
+            {
+                "name": "Bench plan",
+                "res_model": "crm.lead",
+                "template_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "activity_type_id": todo.id,
+                            "summary": name,
+                            "delay_count": days,
+                            "delay_from": "after_plan_date",
+                        },
+                    )
+                    for name, days in (("Demo call", 2), ("Budget check", 5), ("Proposal", 10))
+                ],
+            }
+        )
+        step = self.env.ref("crm_sales_process.step_developed_opportunity")
+        saved = step.activity_plan_id
+        runs = {"without": [], "with": [], "wizard": []}
+        for __ in range(rounds):
+            for side in ("without", "with"):
+                step.activity_plan_id = plan if side == "with" else False
+                processes = self.processes(self.leads(size, "opportunity"))
+                with measure(self.env) as counter:
+                    processes.run_transition("develop", {"partner_id": self.customer.id})
+                runs[side].append(counter)
+            with measure(self.env) as counter:
+                self.menv["mail.activity.schedule"].create(
+                    {"res_model": "crm.lead", "res_ids": repr(processes.opportunity_id.ids), "plan_id": plan.id}
+                ).action_schedule_plan()
+            runs["wizard"].append(counter)
+            assert len(processes.opportunity_id.activity_ids) == 6 * size
+        step.activity_plan_id = saved
+        without, with_plan, wizard = (median(runs[side]) for side in ("without", "with", "wizard"))
+        share = Counter()
+        share.queries = with_plan.queries - without.queries
+        share.seconds = with_plan.seconds - without.seconds
+        return with_plan, without, share, wizard
 
     # -- e. grouping and the first list page at scale -----------------------------
 
@@ -512,7 +613,9 @@ def main():
     parser.add_argument("--addons-path", required=True)
     parser.add_argument("--processes", type=int, default=100000, help="processes for the scale rows (e)")
     parser.add_argument("--sizes", default="50,500", help="batch sizes of the qualify row (a)")
-    parser.add_argument("--batch", type=int, default=500, help="batch size of rows b and c")
+    parser.add_argument("--batch", type=int, default=500, help="batch size of rows b, c and i")
+    parser.add_argument("--imports", type=int, default=2000, help="leads imported in row h")
+    parser.add_argument("--only", help="only these rows (letters, e.g. hi), the scale rows excepted")
     parser.add_argument("--scale-only", action="store_true", help="only the scale rows (e, f, g)")
     parser.add_argument(
         "--analysis-only", action="store_true", help="only the f. rows (with --scale-only, e.g. on a kept database)"
@@ -528,17 +631,28 @@ def main():
         cr.commit()
         # warm-up: every scenario once on a few records (the f. rows warm
         # themselves up: compare())
-        for method in (bench.qualify, bench.close_won, bench.close_lost, bench.reopen, bench.reactivate):
-            if not args.analysis_only:
+        rows = set(args.only or "abcdhi")
+        warm_ups = {
+            "a": bench.qualify,
+            "b": bench.close_won,
+            "bb": bench.close_lost,
+            "c": bench.reopen,
+            "cc": bench.reactivate,
+            "h": lambda size: bench.import_leads(size, rounds=1),
+            "i": lambda size: bench.develop_with_plan(size, rounds=1),
+        }
+        for letter, method in warm_ups.items():
+            if not args.analysis_only and letter[0] in rows:
                 method(5)
         cr.rollback()
         env.invalidate_all()
         bench = Bench(env)
-        sizes = [] if args.scale_only else [int(s) for s in args.sizes.split(",")]
-        for size in sizes:
+        if args.scale_only:
+            rows = set()
+        batch = args.batch
+        for size in [int(s) for s in args.sizes.split(",")] if "a" in rows else []:
             row("a. qualify vs mass convert wizard", size, *bench.qualify(size), goal=(1.0, 1.2))
-        if not args.scale_only:
-            batch = args.batch
+        if "b" in rows:
             row("b. close_as_won vs action_set_won", batch, *bench.close_won(batch), goal=(1.0, 1.2))
             row("b. close_as_lost vs action_set_lost", batch, *bench.close_lost(batch), goal=(1.0, 1.2))
             row(
@@ -547,10 +661,23 @@ def main():
                 *bench.close_lost(batch, same_effect=True),
                 goal=(1.0, 1.2),
             )
+        if "c" in rows:
             row("c. reopen vs copy()", batch, *bench.reopen(batch), goal=(1.0, 1.2))
             row("c. reactivate vs copy()", batch, *bench.reactivate(batch), goal=(1.0, 1.2))
+        if "d" in rows:
             row("d. lead form get_views, warm (x20)", 1, *bench.form(warm=True), goal=(1.1, 1.1))
             row("d. lead form get_views, cold (x20)", 1, *bench.form(warm=False), goal=(None, None))
+        if "h" in rows:
+            row(
+                "h. import: auto-start channel vs none",
+                args.imports,
+                *bench.import_leads(args.imports),
+                goal=(1.3, 1.3),
+            )
+        if "i" in rows:
+            with_plan, without, share, wizard = bench.develop_with_plan(batch)
+            row("i. develop: 3-activity plan vs none", batch, with_plan, without, goal=(None, None))
+            row("i. the plan's share vs Odoo's plan wizard", batch, share, wizard, goal=(1.0, 1.0))
         cr.rollback()
         env.invalidate_all()
         if args.processes:

@@ -26,6 +26,7 @@ import urllib.request
 import websocket
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+START_ACTION = "crm_lead_action_start_sales_processes"
 # the names Odoo's own browser tests look for (bin/python makes sure one is there)
 CHROMIUM = next(filter(None, map(shutil.which, ("google-chrome", "chromium", "chromium-browser"))), "chromium")
 
@@ -128,6 +129,16 @@ class Browser:
             time.sleep(0.2)
         raise RuntimeError(f"{selector} did not appear")
 
+    def wait_until(self, condition, timeout=30):
+        """Wait until the JavaScript expression ``condition`` is true."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.evaluate(f"!!({condition})"):
+                time.sleep(0.8)
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"{condition} did not become true")
+
     def open(self, url, selector):
         self.send("Page.navigate", url=url)
         self.wait_for(selector)
@@ -159,12 +170,70 @@ def use_language(odoo, lang):
     odoo.call("res.users", "write", [odoo.uid], {"lang": lang})
 
 
+def transition_name(odoo, code, lang):
+    return odoo.call(
+        "crm.sales.process.transition",
+        "search_read",
+        [("code", "=", code)],
+        ["name"],
+        limit=1,
+        context={"lang": lang or "en_US"},
+    )[0]["name"]
+
+
+def start_list_action(browser, odoo, url, team):
+    """Three trade-show leads (fresh ones at each run, so that the result is
+    the same): two in the B2B channel, one in a B2C channel; all three
+    selected in the leads list, then Actions > Start Sales Process."""
+    b2c = odoo.call("crm.team", "search", [("channel_type", "=", "b2c")], limit=1)[0]
+    stamp = time.strftime("%H%M%S")
+    leads = odoo.call(
+        "crm.lead",
+        "create",
+        [
+            {"name": f"Trade show {stamp}: Nordic Desks", "type": "lead", "team_id": team},
+            {"name": f"Trade show {stamp}: Alpine Chairs", "type": "lead", "team_id": team},
+            {"name": f"Trade show {stamp}: Home buyer", "type": "lead", "team_id": b2c},
+        ],
+    )
+    browser.open(f"{url}/odoo/action-crm.crm_lead_all_leads", ".o_list_view .o_data_row")
+    # searched as a user does: type in the search box, Enter
+    browser.evaluate(
+        "(() => { const input = document.querySelector('.o_searchview_input');"
+        f" input.value = 'Trade show {stamp}'; input.dispatchEvent(new Event('input', {{bubbles: true}})); }})()"
+    )
+    browser.wait_for(".o_searchview_autocomplete")
+    browser.evaluate(
+        "document.querySelector('.o_searchview_input')"
+        ".dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}))"
+    )
+    browser.wait_until(f"document.querySelectorAll('.o_data_row').length === {len(leads)}")
+    browser.click("thead .o_list_record_selector input")
+    browser.wait_for(".o_cp_action_menus .fa-cog")
+    browser.evaluate("document.querySelector('.o_cp_action_menus .fa-cog').closest('button').click()")
+    browser.wait_for(".o-dropdown--menu .o_menu_item")
+    label = odoo.call(
+        "ir.actions.server",
+        "read",
+        [odoo.call("ir.model.data", "check_object_reference", "crm_sales_process", START_ACTION)[1]],
+        ["name"],
+        context={"lang": browser.lang or "en_US"},
+    )[0]["name"]
+    browser.evaluate(
+        "[...document.querySelectorAll('.o-dropdown--menu .o_menu_item')]"
+        f".find((item) => item.textContent.trim() === {json.dumps(label)}).click()"
+    )
+    browser.wait_for(".o_notification.o_sales_process_start_result")
+    return leads
+
+
 def take(url, db, login, password, out, lang=None):
     odoo = Odoo(url, db, login, password)
     if lang:
         print(f"Switching {login} to {lang} (installing its translations)...", flush=True)
         use_language(odoo, lang)
     browser = Browser()
+    browser.lang = lang
     try:
         browser.send("Network.enable")
         browser.send("Network.setCookie", name="session_id", value=odoo.session_id, url=url)
@@ -215,12 +284,62 @@ def take(url, db, login, password, out, lang=None):
         )
         browser.shot(os.path.join(out, "screenshot_time_in_step.png"))
 
+        # a step's activity plan: the developed opportunity lists its to-dos
+        showroom = record("Showroom fit-out")
+        browser.open(f"{pipeline}/{showroom}", ".alert[name=sales_process_guidance] [name=sales_process_activities]")
+        browser.shot(os.path.join(out, "screenshot_activity_plan.png"))
+        # a transition's email: its form says which email goes to whom
+        close_as_won = transition_name(odoo, "close_as_won", lang)
+        browser.evaluate(
+            "[...document.querySelectorAll(\"button[name='action_sales_process_transition']\")]"
+            f".find((b) => b.textContent.trim() === {json.dumps(close_as_won)}).click()"
+        )
+        browser.wait_for(".modal [name=transition_email] .o_field_widget[name=email_notice]")
+        browser.shot(os.path.join(out, "screenshot_transition_email.png"))
+
+        # a channel that starts a process for every new lead
+        team = odoo.call("ir.model.data", "check_object_reference", "crm_sales_process", "demo_team_b2b")[1]
+        browser.open(
+            f"{url}/odoo/action-sales_team.crm_team_action_config/{team}",
+            ".o_field_widget[name=sales_process_auto_start_lead]",
+        )
+        # ticked for the picture, then discarded: the demo's channel starts nothing by itself
+        browser.click(".o_field_widget[name=sales_process_auto_start_lead] input")
+        browser.wait_for(".o_form_button_cancel")
+        browser.shot(os.path.join(out, "screenshot_channel_auto_start.png"))
+        browser.click(".o_form_button_cancel")
+
+        # the leads list's Start Sales Process: what started, what was skipped and why
+        leads = start_list_action(browser, odoo, url, team)
+        browser.shot(os.path.join(out, "screenshot_start_result.png"))
+        # gone again: the demo's screens stay the same at the next run
+        processes = odoo.call("crm.sales.process", "search", [("lead_id", "in", leads)])
+        odoo.call("crm.sales.process", "unlink", processes)
+        odoo.call("crm.lead", "unlink", leads)
+
         workflow = odoo.call("crm.sales.process.workflow", "search_read", [], ["id"], limit=1)[0]["id"]
         browser.open(
             f"{url}/odoo/action-crm_sales_process.crm_sales_process_workflow_action/{workflow}",
             ".o_field_widget[name=diagram] svg",
         )
         browser.shot(os.path.join(out, "screenshot_workflow.png"))
+
+        # a step's activity plan, set in the workflow editor, and its dry run
+        browser.click(".o_notebook a[name=steps]")
+        browser.wait_for(".o_field_widget[name=step_ids] .o_data_row")
+        browser.evaluate(
+            "[...document.querySelectorAll('.o_field_widget[name=step_ids] .o_data_row')]"
+            ".find((r) => r.textContent.includes('developed_opportunity')).querySelector('td.o_data_cell').click()"
+        )
+        browser.wait_for(".modal button[name=action_launch_activity_plan]")
+        browser.shot(os.path.join(out, "screenshot_step_plan.png"))
+        browser.click(".modal button[name=action_launch_activity_plan]")
+        browser.wait_for(".modal .o_field_widget[name=summary]")
+        browser.shot(os.path.join(out, "screenshot_plan_launch.png"))
+        browser.evaluate(
+            "document.querySelectorAll('.modal .modal-footer button.btn-secondary').forEach((b) => b.click())"
+        )
+        browser.wait_until("!document.querySelector('.modal .o_field_widget[name=summary]')")
     finally:
         browser.close()
         if lang:

@@ -13,3 +13,5 @@ from . import test_upgrade_uninstall
 from . import test_performance
 from . import test_analysis
 from . import test_analysis_ui
+from . import test_auto_start
+from . import test_plans_emails

@@ -48,6 +48,11 @@ class SalesProcessCase(TransactionCase):
             "sp_other_company", "Olga Other", "sales_team.group_sale_manager", cls.other_company
         )
         cls.workflow = cls.env.ref("crm_sales_process.workflow_b2b")
+        # the demo data gives the default workflow an activity plan (Developed
+        # Opportunity) and an email (Close as Won): the tests of the engine
+        # run it without them, test_plans_emails with them (the demo's included)
+        cls.workflow.step_ids.activity_plan_id = False
+        cls.workflow.transition_ids.mail_template_id = False
         cls.team = cls.env["crm.team"].create(
             {
                 "name": "SP B2B Channel",
@@ -80,6 +85,33 @@ class SalesProcessCase(TransactionCase):
             groups=groups,
             company_id=company.id,
             company_ids=[(6, 0, company.ids)],
+        )
+
+    @classmethod
+    def _new_plan(cls, name, activities, responsible=None):
+        """An activity plan of leads: one to-do per (summary, days after the
+        plan date), assigned at launch unless ``responsible`` is given."""
+        todo = cls.env.ref("mail.mail_activity_data_todo")
+        return cls.env["mail.activity.plan"].create(
+            {
+                "name": name,
+                "res_model": "crm.lead",
+                "template_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "activity_type_id": todo.id,
+                            "summary": summary,
+                            "delay_count": days,
+                            "delay_from": "after_plan_date",
+                            "responsible_type": "other" if responsible else "on_demand",
+                            "responsible_id": responsible.id if responsible else False,
+                        },
+                    )
+                    for summary, days in activities
+                ],
+            }
         )
 
     def _lead(self, name="Website redesign", type="lead", user=None, **vals):

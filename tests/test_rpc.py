@@ -117,6 +117,22 @@ class TestXmlRpc(HttpCase, SalesProcessCase):
         self.assertIn("already follows", caught.exception.faultString)
         self.assertEqual(self.read_process(process_id)["step_code"], "new_opportunity")
 
+    def test_create_in_an_auto_start_channel(self):
+        """A client creates a lead with the fewest fields (a name, a channel
+        that starts a process for every new lead): the process has started
+        when create returns, owned by the client's user, the lead's default
+        salesperson."""
+        self.team.write({"sales_process_auto_start_lead": True, "sales_process_auto_start_opportunity": True})
+        lead_id = self.call("crm.lead", "create", {"name": "RPC auto lead", "team_id": self.team.id})
+        [lead] = self.call("crm.lead", "read", [lead_id], ["sales_process_id", "type", "user_id"])
+        self.assertTrue(lead["sales_process_id"])
+        self.assertEqual(lead["user_id"][0], self.salesman.id)
+        [process] = self.call(
+            "crm.sales.process", "read", [lead["sales_process_id"][0]], ["step_code", "user_id", "lead_id"]
+        )
+        self.assertEqual(process["step_code"], f"new_{lead['type']}")
+        self.assertEqual(process["user_id"][0], self.salesman.id)
+
 
 @tagged("post_install", "-at_install")
 class TestXmlRpcCustomize(HttpCase, SalesProcessCase):

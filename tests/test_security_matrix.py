@@ -553,12 +553,15 @@ class TestSecurityMatrix(SalesProcessCase):
 
             def operation(user, target):
                 lead = self.fresh[target, kind]
+                salesperson = lead.user_id
 
                 def effect(process_id):
                     process = self.Process.browse(process_id)
                     self.assertEqual(process.step_code, f"new_{kind}")
                     self.assertEqual(lead.sales_process_id, process)
-                    self.assertEqual(process.user_id, user, "the starter owns it by default")
+                    # the record's salesperson owns it, kept; the starter when it has none
+                    self.assertEqual(lead.user_id, salesperson or user)
+                    self.assertEqual(process.user_id, salesperson or user)
                     self.assertEqual(process.log_ids.user_id, user)
                     self.assertConsistent(process)
 

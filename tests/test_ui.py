@@ -84,3 +84,28 @@ class TestUi(HttpCase, SalesProcessCase):
         )
         self.assertEqual(process.step_id, negotiate.to_step_id)
         self.assertEqual(process.log_ids.sorted()[0].transition_id, negotiate)
+
+    def test_tour_plan_set_by_admin_used_by_salesman(self):
+        """An admin gives Developed Opportunity an activity plan; a salesman
+        develops an opportunity and sees the plan's activities on it."""
+        plan = self._new_plan("SP Tour Plan", [("SP Demo call", 2), ("SP Budget check", 5), ("SP Proposal", 10)])
+        self.start_tour(
+            f"/odoo/action-crm_sales_process.crm_sales_process_workflow_action/{self.workflow.id}",
+            "crm_sales_process_set_plan",
+            login="admin",
+        )
+        self.assertEqual(self.steps["developed_opportunity"].activity_plan_id, plan)
+        process = self._process_at("new_opportunity")
+        self.start_tour(
+            f"/odoo/action-crm.crm_lead_action_pipeline/{process.opportunity_id.id}",
+            "crm_sales_process_develop_with_plan",
+            login="sp_salesman",
+        )
+        self.assertEqual(process.step_code, "developed_opportunity")
+        activities = process.opportunity_id.activity_ids
+        self.assertEqual(sorted(activities.mapped("summary")), ["SP Budget check", "SP Demo call", "SP Proposal"])
+        self.assertEqual(activities.user_id, self.salesman, "the process owner has them")
+        today = fields.Date.context_today(process)
+        self.assertEqual(
+            sorted((a.date_deadline - today).days for a in activities), [2, 5, 10], "due counting from the entry"
+        )

@@ -74,8 +74,9 @@ class CrmSalesProcessMove(models.TransientModel):
         step_map = {line.source_step_id: line.target_step_id for line in self.line_ids if not line.problem}
         now = fields.Datetime.now()
         log_vals = []
+        moved = processes.grouped("step_id")
         with engine_writes():
-            for source_step, processes_there in processes.grouped("step_id").items():
+            for source_step, processes_there in moved.items():
                 target = step_map[source_step]
                 processes_there.write({"workflow_id": self.target_workflow_id.id, "step_id": target.id})
                 for process in processes_there:
@@ -106,6 +107,21 @@ class CrmSalesProcessMove(models.TransientModel):
                 if step.stage_id and step.outcome == "open" and step.record_type == "opportunity":
                     current.filtered(lambda r, s=step: r.stage_id != s.stage_id).write({"stage_id": step.stage_id.id})
         self.env["crm.sales.process.log"].sudo().create(log_vals)
+        # a process entering a step with an activity plan gets it, unless it
+        # got the same plan in the step it leaves (its activities are there)
+        entered = {}
+        stale = self.env["crm.sales.process"]
+        for source_step, processes_there in moved.items():
+            plan = step_map[source_step].activity_plan_id
+            for process in processes_there:
+                if plan and process.activity_plan_id != plan and process.current_lead_id:
+                    entered[process] = (step_map[source_step], process.current_lead_id)
+                elif process.activity_plan_id != plan:
+                    stale |= process
+        with engine_writes():
+            stale.write({"activity_plan_id": False})
+        if entered:
+            processes._launch_activity_plans(entered)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

@@ -36,6 +36,48 @@ class CrmSalesProcessTransitionWizard(models.TransientModel):
     close_revenue = fields.Monetary(currency_field="currency_id")
     close_date = fields.Date()
     lost_reason_id = fields.Many2one("crm.lost.reason")
+    send_email = fields.Boolean("Send the Email", default=True)
+    email_notice = fields.Text(compute="_compute_email_notice")
+
+    @api.depends("transition_id", "process_ids", "send_email")
+    def _compute_email_notice(self):
+        """What the transition's email does: to whom it goes, or why it
+        cannot go to someone."""
+        for wizard in self:
+            template = wizard.transition_id.mail_template_id
+            records = wizard.process_ids.current_lead_id
+            if not template or not records:
+                wizard.email_notice = False
+                continue
+            if not wizard.send_email:
+                wizard.email_notice = self.env._('The email "%(template)s" will not be sent.', template=template.name)
+                continue
+            recipients = self.env["crm.sales.process"]._email_recipients(template, records)
+            unaddressed = records.filtered(lambda record, r=recipients: not r[record.id])
+            if len(records) == 1 and not unaddressed:
+                wizard.email_notice = self.env._(
+                    'An email "%(template)s" will be sent to %(recipients)s.',
+                    template=template.name,
+                    recipients=", ".join(recipients[records.id]),
+                )
+            elif len(records) == 1:
+                wizard.email_notice = self.env._(
+                    'The email "%(template)s" cannot be sent: %(customer)s has no email address. '
+                    "The transition runs all the same, and the chatter says the email was not sent.",
+                    template=template.name,
+                    customer=records._sales_process_customer_name(),
+                )
+            else:
+                wizard.email_notice = self.env._(
+                    'An email "%(template)s" will be sent to the customers of the %(count)s records.',
+                    template=template.name,
+                    count=len(records),
+                )
+                if unaddressed:
+                    wizard.email_notice += " " + self.env._(
+                        "%(count)s of them have no email address: their chatter will say the email was not sent.",
+                        count=len(unaddressed),
+                    )
 
     @api.depends("transition_id", "process_ids")
     def _compute_confirm_message(self):
@@ -77,7 +119,7 @@ class CrmSalesProcessTransitionWizard(models.TransientModel):
         form. A button asks its own confirmation (its confirm attribute); a
         kanban drag has none, so ``ask_confirmation`` opens the form to ask."""
         confirm = ask_confirmation and transition._confirmation_text(processes)
-        if not transition._value_spec() and not confirm:
+        if not transition._opens_form() and not confirm:
             return processes.run_transition(transition.code)
         return {
             "type": "ir.actions.act_window",
