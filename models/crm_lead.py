@@ -552,11 +552,13 @@ class CrmLead(models.Model):
         if not rules or in_engine():
             return
         leads = self.filtered(
-            lambda lead: (lead.team_id.id, lead.type) in rules
-            and not lead.sales_process_id
-            and lead.active
-            and lead.won_status == "pending"
-            and (before is None or before[lead] != (lead.team_id.id, lead.type))
+            lambda lead: (
+                (lead.team_id.id, lead.type) in rules
+                and not lead.sales_process_id
+                and lead.active
+                and lead.won_status == "pending"
+                and (before is None or before[lead] != (lead.team_id.id, lead.type))
+            )
         )
         if not leads:
             return

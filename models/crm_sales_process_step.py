@@ -55,7 +55,6 @@ class CrmSalesProcessStep(models.Model):
     )
     activity_plan_id = fields.Many2one(
         "mail.activity.plan",
-        string="Activity Plan",
         domain=[("res_model", "=", "crm.lead")],
         ondelete="set null",
         help="Launched on the record of every process that enters this step (by any transition, "
