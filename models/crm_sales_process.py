@@ -445,8 +445,9 @@ class CrmSalesProcess(models.Model):
                 return None, self.env._("%(label)s must be a record id, not %(value)r", label=label, value=value)
             Comodel = self.env[field.comodel_name].with_context(active_test=False)
             Comodel.check_access("read")
-            # one query: exists, passes the record rules, and is it active
-            record = Comodel.search_fetch([("id", "=", value)], ["active"] if "active" in Comodel._fields else [])
+            # one query: exists, passes the record rules, is it active, and
+            # its other fields the transition reads (its name in the chatter)
+            record = Comodel.search_fetch([("id", "=", value)])
             if not record:
                 return None, self.env._(
                     "%(label)s: there is no record with id %(id)s you can read", label=label, id=value
