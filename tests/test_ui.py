@@ -176,10 +176,14 @@ class TestUi(HttpCase, SalesProcessCase):
             ):
                 self.start_tour(f"/odoo/action-crm.crm_lead_all_leads/{record.id}", tour, login="sp_salesman")
         until_run = {}
-        for button, paths in self._by_button(requests).items():
+        by_button = self._by_button(requests)
+        for button, paths in by_button.items():
+            # the button's own calls: the chatter loads its messages by itself,
+            # whenever it is shown (a new session's may arrive late)
+            paths = [path for path in paths if path.startswith(("call_kw/", "call_button/", "/web/action/"))]
             runs = [i for i, path in enumerate(paths) if RUNS.search(path)]
             if not runs:  # it runs at once: its first request, when it is the button's
                 runs = [i for i, path in enumerate(paths[:1]) if path.endswith("/action_sales_process_transition")]
             self.assertTrue(runs, f"{button}: no request ran it in {paths}")
             until_run[button] = runs[0] + 1
-        self.assertEqual(until_run, UNTIL_RUN)
+        self.assertEqual(until_run, UNTIL_RUN, by_button)
