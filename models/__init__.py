@@ -14,3 +14,4 @@ from . import crm_team
 from . import crm_sales_process_scoring_queue
 from . import ir_ui_view
 from . import ir_actions_act_window_view
+from . import mail_message_subtype

@@ -1,13 +1,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
 import logging
+from collections import defaultdict
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
+from odoo.tools import SQL
 from odoo.tools.misc import format_date
 
-from .engine_writes import in_engine
+from .engine_writes import batched_chatter_ids, batched_messages, in_engine, message_queue
 
 _logger = logging.getLogger(__name__)
 
@@ -24,6 +26,12 @@ SYSTEM_FIELDS = {
     "message_main_attachment_id",
     "message_bounce",
 }
+# The arguments of the message_post and _message_log calls a batch of a
+# transition queues (engine_writes.batched_messages): those of Odoo's tracking
+# (mail.thread._message_track), of its creation message (mail.thread.create)
+# and of the follow-up note; any other call posts at once.
+QUEUED_POST_KEYS = frozenset({"body", "subtype_id", "subtype_xmlid", "author_id", "message_type", "tracking_value_ids"})
+QUEUED_LOG_KEYS = frozenset({"body", "author_id", "tracking_value_ids"})
 
 
 class CrmLead(models.Model):
@@ -423,6 +431,185 @@ class CrmLead(models.Model):
             return super()._pls_increment_frequencies(from_state, to_state)
         self.env["crm.sales.process.scoring.queue"]._enqueue(self, from_state, to_state)
         return None
+
+    # ------------------------------------------------------------------
+    # The chatter of a transition, in one go
+    # ------------------------------------------------------------------
+    #
+    # Odoo posts the tracking message of each record changed (message_post,
+    # or _message_log when the change has no subtype), and the creation
+    # message of each record created, one by one: a search for the parent
+    # message, the alias and reply-to, a message and its tracking values, the
+    # followers to notify, for every record. A transition's records still go
+    # through Odoo's tracking and creation, but their messages are queued and
+    # created together, with the values message_post and _message_log give
+    # them; each then goes through Odoo's own after-post hook and, where
+    # followers are to be notified, Odoo's own notification.
+
+    def _message_track(self, fields_iter, initial_values_dict):
+        # the records of a transition (engine_writes.batched_chatter)
+        ids = batched_chatter_ids().intersection(self.ids)
+        if not ids:
+            return super()._message_track(fields_iter, initial_values_dict)
+        with batched_messages(ids) as queue:
+            tracking = super()._message_track(fields_iter, initial_values_dict)
+        self._sales_process_post_queue(queue)
+        return tracking
+
+    def message_post(self, **kwargs):
+        queue = message_queue(self) if len(self) == 1 else None
+        if (
+            queue is None
+            or not QUEUED_POST_KEYS.issuperset(kwargs)
+            or kwargs.get("message_type", "notification") not in ("notification", "comment", "auto_comment")
+            or not self._sales_process_queueable(kwargs)
+        ):
+            return super().message_post(**kwargs)
+        queue.append(("post", self, kwargs))
+        return self.env["mail.message"]
+
+    def _message_log(self, **kwargs):
+        queue = message_queue(self) if len(self) == 1 else None
+        if queue is None or not QUEUED_LOG_KEYS.issuperset(kwargs) or not self._sales_process_queueable(kwargs):
+            return super()._message_log(**kwargs)
+        queue.append(("log", self, kwargs))
+        return self.env["mail.message"]
+
+    def _sales_process_queueable(self, kwargs):
+        # tracking values to create (what _mail_track gives), by a user
+        return not self.env.user._is_public() and all(
+            len(command) == 3 and command[0] == 0 for command in kwargs.get("tracking_value_ids") or ()
+        )
+
+    @api.model
+    def _sales_process_post_queue(self, queue):
+        """Create the messages of ``queue`` (engine_writes.MessageQueue) in
+        one go. A record with several messages has one per round, in order:
+        the parent of its next message is the one before."""
+        rounds = defaultdict(list)
+        seen = defaultdict(int)
+        for kind, record, kwargs in queue:
+            rounds[seen[record.id]].append((kind, record, kwargs))
+            seen[record.id] += 1
+        for __, entries in sorted(rounds.items()):
+            self._sales_process_post_round(entries)
+
+    @api.model
+    def _sales_process_post_round(self, entries):
+        groups = defaultdict(list)
+        for kind, record, kwargs in entries:
+            options = tuple(sorted((k, v) for k, v in kwargs.items() if k not in ("body", "tracking_value_ids")))
+            groups[kind, record.env, options].append((record, kwargs))
+        posted = []
+        tracking = []
+        for (kind, env, options), items in groups.items():
+            records = self.with_env(env).browse([record.id for record, __ in items])
+            bodies = {record.id: kwargs.get("body", "") for record, kwargs in items}
+            if kind == "log":
+                messages = records._message_log_batch(bodies, **dict(options))
+            else:
+                messages, values_list = records._sales_process_message_create(bodies, **dict(options))
+                posted += zip(records, messages, values_list, (kwargs for __, kwargs in items), strict=True)
+            for message, (__, kwargs) in zip(messages, items, strict=True):
+                tracking += [
+                    dict(command[2], mail_message_id=message.id) for command in kwargs.get("tracking_value_ids") or ()
+                ]
+        # as mail.message.create does for each message, for all of them
+        self.env["mail.tracking.value"].sudo().create(tracking)
+        recipients = {}
+        by_subtype = defaultdict(lambda: self.browse())
+        for record, message, values, kwargs in posted:
+            if "tracking_value_ids" in kwargs:
+                values["tracking_value_ids"] = kwargs["tracking_value_ids"]  # as message_post gives them
+            record._fallback_lang()._message_post_after_hook(message, values)
+            by_subtype[values["message_type"], values["subtype_id"]] |= record
+        for (message_type, subtype_id), records in by_subtype.items():
+            recipients.update(self.env["mail.followers"]._get_recipient_data(records, message_type, subtype_id, []))
+        # the authors of the parents of comments, which Odoo's out-of-office
+        # check reads for each, read at once
+        parents = [v["parent_id"] for __, __, v, __ in posted if v["message_type"] == "comment" and v["parent_id"]]
+        self.env["mail.message"].sudo().browse(parents).author_id.mapped("active")
+        for record, message, values, __ in posted:
+            if recipients.get(record.id):
+                record._fallback_lang()._notify_thread(message, values)
+            else:
+                # what _notify_thread does when nobody is to be notified
+                record._fallback_lang()._notify_thread_with_out_of_office(message, [], msg_vals=values)
+
+    def _sales_process_message_create(
+        self, bodies, author_id=None, subtype_id=False, subtype_xmlid=None, message_type="notification"
+    ):
+        """The message message_post(body=bodies[id], ...) creates on each
+        record of self, created in one go; return (messages, their values)."""
+        self = self._fallback_lang()  # noqa: PLW0642 -- as message_post
+        author_id, email_from = self._message_compute_author(author_id, None)
+        if subtype_xmlid:
+            subtype_id = self.env["ir.model.data"]._xmlid_to_res_id(subtype_xmlid)
+        if not subtype_id:
+            subtype_id = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
+        parents = self._sales_process_message_parents()
+        alias_domains = self.sudo()._mail_get_alias_domains(default_company=self.env.company)
+        companies = self._mail_get_companies(default=self.env.company)
+        reply_to = self._notify_get_reply_to(default=email_from, author_id=author_id)
+        values_list = []
+        for record in self:
+            values = {
+                "email_add_signature": True,
+                "author_id": author_id,
+                "author_guest_id": False,
+                "email_from": email_from,
+                "model": self._name,
+                "res_id": record.id,
+                "body": escape(bodies[record.id]),
+                "message_type": message_type,
+                "parent_id": parents.get(record.id, False),
+                "subject": False,
+                "subtype_id": subtype_id,
+                "partner_ids": [],
+                "incoming_email_to": False,
+                "incoming_email_cc": False,
+                "outgoing_email_to": False,
+                "record_alias_domain_id": alias_domains[record.id].id,
+                "record_company_id": companies[record.id].id,
+                "reply_to": reply_to[record.id],
+            }
+            values.update(record._process_attachments_for_post(None, [], values))
+            values_list.append(values)
+        messages = self._message_create(values_list)
+        if (
+            not self.env.context.get("mail_post_autofollow_author_skip")
+            and message_type not in ("notification", "auto_comment")
+            and subtype_id == self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment")
+        ):
+            real_author = self._message_compute_real_author(author_id)
+            if real_author and not real_author.partner_share:
+                self._message_subscribe(partner_ids=real_author.ids)
+        return messages, values_list
+
+    def _sales_process_message_parents(self):
+        """{record id: parent of its next message}, as message_post's
+        _message_compute_parent_id finds it for each record (the latest
+        comment or email among its 200 latest messages, else the latest), in
+        one query for all."""
+        if not self._mail_flat_thread or not self:
+            return {}
+        self.env["mail.message"].flush_model(["model", "res_id", "message_type", "date", "create_date"])
+        rows = self.env.execute_query(
+            SQL(
+                """SELECT DISTINCT ON (res_id) res_id, id
+                     FROM (SELECT id, res_id, message_type, date, create_date,
+                                  row_number() OVER (PARTITION BY res_id ORDER BY date DESC, id DESC) AS rank
+                             FROM mail_message
+                            WHERE model = %s AND res_id = ANY(%s) AND message_type != 'user_notification'
+                          ) AS latest
+                    WHERE rank <= 200
+                 ORDER BY res_id, message_type IN ('comment', 'email') DESC,
+                          COALESCE(date, create_date) DESC, id DESC""",
+                self._name,
+                self.ids,
+            )
+        )
+        return dict(rows)
 
     # ------------------------------------------------------------------
     # Helpers of the engine

@@ -10,7 +10,7 @@ from odoo.fields import Domain
 from odoo.tools import SQL, is_html_empty
 
 from .crm_sales_process_transition import NEW_RECORD_EFFECTS
-from .engine_writes import engine_writes, in_engine
+from .engine_writes import batched_chatter, engine_writes, in_engine
 
 # Errors of one batch listed in a refusal before "and N more".
 MAX_LISTED_ERRORS = 10
@@ -289,7 +289,9 @@ class CrmSalesProcess(models.Model):
         record the new steps and the log. Nothing is changed unless every
         process passes every check."""
         plans = self._plan(transitions, values)
-        with self.env.cr.savepoint():
+        # the tracking messages of its records, which Odoo creates when the
+        # savepoint ends, are created in one go (crm.lead._message_track)
+        with batched_chatter(self._plan_records(plans).ids), self.env.cr.savepoint():
             with engine_writes():
                 self._enter_steps(plans)
                 created = {}
@@ -457,8 +459,9 @@ class CrmSalesProcess(models.Model):
                 return None, self.env._("%(label)s must be a record id, not %(value)r", label=label, value=value)
             Comodel = self.env[field.comodel_name].with_context(active_test=False)
             Comodel.check_access("read")
-            # one query: exists, passes the record rules, and is it active
-            record = Comodel.search_fetch([("id", "=", value)], ["active"] if "active" in Comodel._fields else [])
+            # one query: exists, passes the record rules, is it active, and
+            # its other fields the transition reads (its name in the chatter)
+            record = Comodel.search_fetch([("id", "=", value)])
             if not record:
                 return None, self.env._(
                     "%(label)s: there is no record with id %(id)s you can read", label=label, id=value

@@ -9,6 +9,8 @@ from odoo.exceptions import UserError
 from odoo.tools import escape_psql, plaintext2html
 from odoo.tools.mail import parse_contact_from_email
 
+from .engine_writes import batched_messages
+
 
 class CrmSalesProcessEffects(models.AbstractModel):
     """The built-in effects of the transitions, inherited by crm.sales.process.
@@ -152,12 +154,14 @@ class CrmSalesProcessEffects(models.AbstractModel):
         leads.action_set_lost(lost_reason_id=disqualified.id if disqualified else False)
 
     def _effect_follow_up(self, transition, plans):
-        for process in self:
-            plans[process]["record"].message_post(
-                body=plaintext2html(plans[process]["values"]["note"]),
-                message_type="comment",
-                subtype_xmlid="mail.mt_note",
-            )
+        with batched_messages() as queue:
+            for process in self:
+                plans[process]["record"].message_post(
+                    body=plaintext2html(plans[process]["values"]["note"]),
+                    message_type="comment",
+                    subtype_xmlid="mail.mt_note",
+                )
+        self.env["crm.lead"]._sales_process_post_queue(queue)
 
     def _effect_reactivate(self, transition, plans):
         return self._copy_records(plans, {"active": True, "lost_reason_id": False})
@@ -254,7 +258,10 @@ class CrmSalesProcessEffects(models.AbstractModel):
                 if team not in stages:
                     stages[team] = self.env["crm.lead"]._stage_find(team_id=team, domain=[("fold", "=", False)]).id
                 vals["stage_id"] = stages[team]
-        copies = self.env["crm.lead"].create(vals_list)
+        # their creation messages in one go
+        with batched_messages() as queue:
+            copies = self.env["crm.lead"].create(vals_list)
+        self.env["crm.lead"]._sales_process_post_queue(queue)
         by_original = dict(zip(originals, copies, strict=False))
         return {process: by_original[plans[process]["record"]] for process in self}
 

@@ -87,17 +87,22 @@ class CrmSalesProcessScoringQueue(models.Model):
             cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
         # our counters, one at a time: they may insert the same new rows
         cr.execute("SELECT pg_advisory_xact_lock(%s)", [PLS_COUNT_LOCK])
+        self.flush_model()
         cr.execute(
             SQL(
-                "SELECT id FROM crm_sales_process_scoring_queue %s ORDER BY id FOR UPDATE SKIP LOCKED",
+                "SELECT id, lead_ids, from_state, to_state FROM crm_sales_process_scoring_queue %s"
+                " ORDER BY id FOR UPDATE SKIP LOCKED",
                 SQL("WHERE id = ANY(%s)", list(ids)) if ids is not None else SQL(),
             )
         )
-        rows = self.browse([row_id for (row_id,) in cr.fetchall()])
+        rows = cr.fetchall()
         if not rows:
             return
         Lead = self.env["crm.lead"].with_context(active_test=False)
-        batches = [(Lead.browse(row.lead_ids).exists(), row.from_state, row.to_state) for row in rows]
+        existing = Lead.browse({lead_id for __, lead_ids, __, __ in rows for lead_id in lead_ids}).exists()
+        batches = [
+            (existing.browse(lead_ids) & existing, from_state, to_state) for __, lead_ids, from_state, to_state in rows
+        ]
         # and against Odoo's own counting (its won/lost buttons): the team
         # rows stay locked from this read to the commit
         team_ids = list({team.id for leads, __, __ in batches for team in leads.team_id})
@@ -108,4 +113,7 @@ class CrmSalesProcessScoringQueue(models.Model):
         for leads, from_state, to_state in batches:
             # outside the engine: Odoo's own counting
             leads._pls_increment_frequencies(from_state, to_state)
-        rows.unlink()
+        # rows of the engine's own bookkeeping: no record rule, attachment or
+        # default to clean up, as an unlink() would look for
+        cr.execute("DELETE FROM crm_sales_process_scoring_queue WHERE id = ANY(%s)", [[row[0] for row in rows]])
+        self.invalidate_model()

@@ -6,10 +6,20 @@ crm_sales_process installed (bin/benchmark makes one and drops it).
 
 Each row runs both sides as a sales manager (access rules included), each on
 its own fresh records, and counts the SQL queries and the wall time from the
-call to the end of its flush (tracking messages included). A warm-up run of
+call to the end of its flush (tracking messages included, and the lead
+scoring counts a transition defers to after its commit). A warm-up run of
 every scenario comes first, so that caches are equally warm on both sides.
 
+The a. rows run every transition against Odoo's nearest own operation doing
+the same user-visible work, on one record (the median of --runs runs of each
+side, interleaved: which side goes first alternates) and on a batch (the
+median of --batch-runs). Each run starts as a request does, with an empty
+record cache and warm registry caches. --profile CODE prints where the time
+of both sides goes instead (cProfile, by cumulative time).
+
     bin/python scripts/benchmark.py --db DB --addons-path PATH [--processes 100000]
+    bin/benchmark --processes 0                        # the a. and d. rows only
+    bin/benchmark --profile close_as_lost --profile-size 1
 
 The f. rows compare the Sales Process Analysis (500,000 log lines: 100,000
 processes made by the engine, four more lines each added by SQL) with
@@ -26,6 +36,10 @@ plan wizard on the same opportunities. --only hi runs those rows alone.
 
 import argparse
 import contextlib
+import cProfile
+import io
+import pstats
+import re
 import statistics
 import sys
 import time
@@ -36,6 +50,7 @@ from lxml import etree
 import odoo
 from odoo import api
 from odoo.modules.registry import Registry
+from odoo.tools import plaintext2html
 
 ROWS = []
 
@@ -74,10 +89,10 @@ def measure(env):
 
 
 def median(counters):
-    """The median wall time of several runs, with their highest query count."""
+    """The median wall time and the median query count of several runs."""
     result = Counter()
     result.seconds = statistics.median(c.seconds for c in counters)
-    result.queries = max(c.queries for c in counters)
+    result.queries = statistics.median(c.queries for c in counters)
     return result
 
 
@@ -85,7 +100,7 @@ def row(name, size, ours, native, goal):
     ROWS.append((name, size, ours, native, goal))
     # progress: the table comes at the end, after minutes
     print(
-        f"  measured {name} ({size}): {ours.queries} vs {native.queries} queries, "
+        f"  measured {name} ({size}): {ours.queries:g} vs {native.queries:g} queries, "
         f"{ours.seconds * 1000:.0f} vs {native.seconds * 1000:.0f} ms",
         file=sys.stderr,
         flush=True,
@@ -115,6 +130,7 @@ class Bench:
             }
         )
         self.reason = env.ref("crm_sales_process.lost_reason_outsold")
+        self.disqualified = env.ref("crm_sales_process.lost_reason_disqualified")
         self.customer = env["res.partner"].create({"name": "Bench Customer", "is_company": True})
         self.menv = env(user=self.manager)
         self.seq = 0
@@ -136,88 +152,189 @@ class Bench:
             }
             for i in range(count)
         ]
-        return self.menv["crm.lead"].with_context(mail_create_nolog=True).create(vals)
+        # without creation messages (not what is measured), but returned in the
+        # manager's plain environment: a copy would inherit the context
+        return self.menv["crm.lead"].with_context(mail_create_nolog=True).create(vals).with_env(self.menv)
 
     def processes(self, leads):
         Process = self.menv["crm.sales.process"]
         start = Process.start_from_lead if leads[:1].type == "lead" else Process.start_from_opportunity
         return Process.browse(start(leads.ids))
 
-    # -- a. qualify vs Odoo's mass conversion wizard ---------------------------
+    # -- a. every transition vs Odoo's nearest own operation ----------------------
+    #
+    # Each scenario: prepare(count) makes ``count`` processes in the step the
+    # transition leaves from and ``count`` records of Odoo's alike, in the
+    # same state (made the same way, or by Odoo's own buttons); ours(processes)
+    # and native(records) then do the same user-visible work: the same
+    # records changed or created, the same values, the same chatter.
 
-    def qualify(self, size):
-        ours = self.processes(self.leads(size))
-        native = self.leads(size)
-        with measure(self.env) as o:
-            ours.run_transition("qualify")
-        assert set(ours.opportunity_id.mapped("type")) == {"opportunity"}
-        with measure(self.env) as n:
+    def scenarios(self):
+        """{code: (what Odoo's side does, prepare, ours, native)}"""
+        note = "Called back: budget next year."
+        develop = {
+            "partner_id": self.customer.id,
+            "budget_amount": 5000,
+            "probability": 50,
+            "customer_need": "Faster quotes",
+            "proposed_solution": "Our B2B plan",
+        }
+        # what reopen gives the new opportunity (_effect_reopen), and its stage
+        reopen = {
+            "active": True,
+            "lost_reason_id": False,
+            "expected_revenue": 0,
+            "budget_amount": 0,
+            "customer_need": False,
+            "proposed_solution": False,
+        }
+        # the pipeline stages of the steps (those a transition moves the
+        # opportunity to, Odoo's side moves its records to as well)
+        steps = {step.code: step for step in self.env.ref("crm_sales_process.workflow_b2b").step_ids}
+        developed = (
+            {"stage_id": steps["developed_opportunity"].stage_id.id} if steps["developed_opportunity"].stage_id else {}
+        )
+        stage = steps["new_opportunity"].stage_id or self.env["crm.lead"]._stage_find(
+            team_id=self.team.id, domain=[("fold", "=", False)]
+        )
+        return {
+            "qualify": (
+                "convert (wizard)",
+                lambda n: (self.processes(self.leads(n)), self.leads(n)),
+                lambda ours: ours.run_transition("qualify"),
+                self.convert,
+            ),
+            "disqualify": (
+                "action_set_lost",
+                lambda n: (self.processes(self.leads(n)), self.leads(n)),
+                lambda ours: ours.run_transition("disqualify"),
+                lambda native: native.action_set_lost(lost_reason_id=self.disqualified.id),
+            ),
+            "follow_up": (
+                "message_post",
+                self.disqualified_pairs,
+                lambda ours: ours.run_transition("follow_up", {"note": note}),
+                lambda native: [
+                    lead.message_post(body=plaintext2html(note), message_type="comment", subtype_xmlid="mail.mt_note")
+                    for lead in native
+                ],
+            ),
+            "reactivate": (
+                "copy",
+                self.disqualified_pairs,
+                lambda ours: ours.run_transition("reactivate"),
+                lambda native: native.copy({"active": True, "lost_reason_id": False}),
+            ),
+            "develop": (
+                "write",
+                self.open_pairs,
+                lambda ours: ours.run_transition("develop", dict(develop)),
+                # a copy: Odoo's write adds to the values it is given
+                lambda native: native.write(dict(develop, **developed)),
+            ),
+            "close_as_won": (
+                "action_set_won",
+                self.open_pairs,
+                lambda ours: ours.run_transition("close_as_won", {"close_revenue": 5000}),
+                lambda native: (native.write({"expected_revenue": 5000}), native.action_set_won()),
+            ),
+            "close_as_lost": (
+                "action_set_lost",
+                self.open_pairs,
+                lambda ours: ours.run_transition("close_as_lost", {"lost_reason_id": self.reason.id}),
+                # the spec's lost also sets the revenue to 0, a change the chatter tracks
+                lambda native: native.action_set_lost(lost_reason_id=self.reason.id, expected_revenue=0),
+            ),
+            "reopen": (
+                "copy",
+                self.won_pairs,
+                lambda ours: ours.run_transition("reopen"),
+                lambda native: native.copy(dict(reopen, stage_id=stage.id)),
+            ),
+        }
+
+    def convert(self, native):
+        """Odoo's "Convert to Opportunity": its form on one lead, its mass
+        form on several, each with its defaults."""
+        if len(native) == 1:
+            wizard = self.menv["crm.lead2opportunity.partner"].with_context(
+                active_model="crm.lead", active_id=native.id, active_ids=native.ids
+            )
+            wizard.create({}).action_apply()
+        else:
             self.menv["crm.lead2opportunity.partner.mass"].with_context(
                 active_model="crm.lead", active_ids=native.ids
             ).create({}).action_mass_convert()
         assert set(native.mapped("type")) == {"opportunity"}
-        return o, n
 
-    # -- b. close as won / lost vs action_set_won / action_set_lost --------------
+    def open_pairs(self, count):
+        """Opportunities in a process, and alike in the same pipeline stage."""
+        ours = self.processes(self.leads(count, "opportunity"))
+        native = self.leads(count, "opportunity")
+        native.write({"stage_id": ours.opportunity_id[:1].stage_id.id})
+        return ours, native
 
-    def opportunities_in_process(self, size):
-        return self.processes(self.leads(size, "opportunity"))
-
-    def opportunities_like(self, processes):
-        """Native opportunities identical to those of ``processes``: same
-        values, same pipeline stage (the stage of their step)."""
-        native = self.leads(len(processes), "opportunity")
-        native.write({"stage_id": processes.opportunity_id[:1].stage_id.id})
-        return native
-
-    def close_won(self, size):
-        ours = self.opportunities_in_process(size)
-        native = self.opportunities_like(ours)
-        with measure(self.env) as o:
-            ours.run_transition("close_as_won", {"close_revenue": 1000})
-        with measure(self.env) as n:
-            native.action_set_won()
-        assert set(native.mapped("won_status")) == {"won"} == set(ours.opportunity_id.mapped("won_status"))
-        return o, n
-
-    def close_lost(self, size, same_effect=False):
-        """``same_effect``: the native side also does what the spec adds to
-        Odoo's lost (revenue 0, a change its chatter tracks, as ours does)."""
-        ours = self.opportunities_in_process(size)
-        native = self.opportunities_like(ours)
-        extra = {"expected_revenue": 0} if same_effect else {}
-        with measure(self.env) as o:
-            ours.run_transition("close_as_lost", {"lost_reason_id": self.reason.id})
-        with measure(self.env) as n:
-            native.action_set_lost(lost_reason_id=self.reason.id, **extra)
-        assert (
-            set(native.mapped("won_status"))
-            == {"lost"}
-            == set(ours.opportunity_id.with_context(active_test=False).mapped("won_status"))
-        )
-        return o, n
-
-    # -- c. reopen / reactivate vs a plain copy() of the same records ------------
-
-    def reopen(self, size):
-        ours = self.opportunities_in_process(size)
-        ours.run_transition("close_as_won", {"close_revenue": 1})
-        native = ours.opportunity_id
-        with measure(self.env) as o:
-            ours.run_transition("reopen")
-        with measure(self.env) as n:
-            native.with_context(active_test=False).copy()
-        return o, n
-
-    def reactivate(self, size):
-        ours = self.processes(self.leads(size))
+    def disqualified_pairs(self, count):
+        ours = self.processes(self.leads(count))
         ours.run_transition("disqualify")
-        native = ours.lead_id.with_context(active_test=False)
-        with measure(self.env) as o:
-            ours.run_transition("reactivate")
-        with measure(self.env) as n:
-            native.copy({"active": True})
-        return o, n
+        native = self.leads(count)
+        native.action_set_lost(lost_reason_id=self.disqualified.id)
+        return ours, native.with_context(active_test=False)
+
+    def won_pairs(self, count):
+        ours, native = self.open_pairs(count)
+        ours.run_transition("close_as_won", {"close_revenue": 5000})
+        native.write({"expected_revenue": 5000})
+        native.action_set_won()
+        return ours, native
+
+    def settle(self):
+        """What the preparation left to do is done before a measure starts:
+        its flush, its chatter, the lead scoring counts it deferred."""
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        run_deferred(self.env)
+        self.env.flush_all()
+
+    def transition(self, code, size, runs):
+        """Median of ``runs`` interleaved runs of each side on ``size``
+        records (which side goes first alternates). Each run starts as a
+        request does: an empty record cache, warm registry caches."""
+        __, prepare, ours_fn, native_fn = self.scenarios()[code]
+        results = ([], [])
+        pairs = []
+        if size == 1:
+            # one set of ``runs`` records each, one record per run
+            ours, native = prepare(runs)
+            pairs = list(zip(ours, native, strict=True))
+        for run in range(runs):
+            ours, native = pairs[run] if pairs else prepare(size)
+            sides = [(0, ours_fn, ours), (1, native_fn, native)]
+            for side, fn, records in sides if run % 2 == 0 else reversed(sides):
+                self.settle()
+                self.env.invalidate_all()
+                with measure(self.env) as counter:
+                    fn(records)
+                results[side].append(counter)
+        return median(results[0]), median(results[1])
+
+    def profile(self, code, size, top):
+        """cProfile of both sides of a scenario on ``size`` records, warm."""
+        __, prepare, ours_fn, native_fn = self.scenarios()[code]
+        for side, fn in (("ours", ours_fn), ("Odoo's", native_fn)):
+            records = prepare(size)[0 if side == "ours" else 1]
+            self.settle()
+            self.env.invalidate_all()
+            profiler = cProfile.Profile()
+            profiler.enable()
+            with measure(self.env) as counter:
+                fn(records)
+            profiler.disable()
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
+            text = re.sub(r"\S*/site-packages/|\S*/crm_sales_process/", "", out.getvalue())
+            print(f"== {code} on {size}, {side}: {counter.queries} queries, {counter.seconds * 1000:.0f} ms")
+            print("\n".join(line.rstrip()[:160] for line in text.splitlines() if line.strip())[:20000])
 
     # -- d. the lead form with and without the transition buttons ---------------
 
@@ -607,20 +724,46 @@ class Bench:
         return results
 
 
+# Every transition against Odoo's nearest own operation, at these sizes
+# (DESIGN.md: one record is the common case, batches of hundreds the other).
+TRANSITIONS = (
+    "qualify",
+    "disqualify",
+    "follow_up",
+    "reactivate",
+    "develop",
+    "close_as_won",
+    "close_as_lost",
+    "reopen",
+)
+# (queries, time) of ours at most, as a ratio of Odoo's own
+TRANSITION_GOAL = (0.9, 0.8)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True)
     parser.add_argument("--addons-path", required=True)
     parser.add_argument("--processes", type=int, default=100000, help="processes for the scale rows (e)")
-    parser.add_argument("--sizes", default="50,500", help="batch sizes of the qualify row (a)")
-    parser.add_argument("--batch", type=int, default=500, help="batch size of rows b, c and i")
+    parser.add_argument("--sizes", default="1,500", help="batch sizes of the transition rows (a)")
+    parser.add_argument("--runs", type=int, default=60, help="interleaved runs of each side on one record")
+    parser.add_argument("--batch-runs", type=int, default=3, help="interleaved runs of each side on a batch")
+    parser.add_argument("--transitions", default=",".join(TRANSITIONS), help="the transitions of rows a")
+    parser.add_argument("--batch", type=int, default=500, help="batch size of row i")
     parser.add_argument("--imports", type=int, default=2000, help="leads imported in row h")
     parser.add_argument("--only", help="only these rows (letters, e.g. hi), the scale rows excepted")
     parser.add_argument("--scale-only", action="store_true", help="only the scale rows (e, f, g)")
     parser.add_argument(
         "--analysis-only", action="store_true", help="only the f. rows (with --scale-only, e.g. on a kept database)"
     )
+    parser.add_argument("--profile", metavar="CODE", help="print the cProfile of both sides of a transition, then stop")
+    parser.add_argument("--profile-size", type=int, default=500)
+    parser.add_argument("--profile-top", type=int, default=40, help="functions listed, by cumulative time")
     args = parser.parse_args()
+    codes = [code for code in args.transitions.split(",") if code]
+    unknown = set(codes + ([args.profile] if args.profile else [])) - set(TRANSITIONS)
+    if unknown:
+        parser.error(f"unknown transitions {sorted(unknown)}: choose among {', '.join(TRANSITIONS)}")
     odoo.tools.config.parse_config(
         ["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn", "--http-interface", "127.0.0.1"]
     )
@@ -629,41 +772,38 @@ def main():
         env = api.Environment(cr, api.SUPERUSER_ID, {})
         bench = Bench(env)
         cr.commit()
-        # warm-up: every scenario once on a few records (the f. rows warm
+        # warm-up: every scenario a few times on one record (the f. rows warm
         # themselves up: compare())
-        rows = set(args.only or "abcdhi")
-        warm_ups = {
-            "a": bench.qualify,
-            "b": bench.close_won,
-            "bb": bench.close_lost,
-            "c": bench.reopen,
-            "cc": bench.reactivate,
-            "h": lambda size: bench.import_leads(size, rounds=1),
-            "i": lambda size: bench.develop_with_plan(size, rounds=1),
-        }
-        for letter, method in warm_ups.items():
-            if not args.analysis_only and letter[0] in rows:
-                method(5)
+        rows = set(args.only or "adhi")
+        if not args.analysis_only:
+            if args.profile or "a" in rows:
+                for code in [args.profile] if args.profile else codes:
+                    bench.transition(code, 1, 4)
+            if "h" in rows and not args.profile:
+                bench.import_leads(5, rounds=1)
+            if "i" in rows and not args.profile:
+                bench.develop_with_plan(5, rounds=1)
+        if args.profile:
+            bench.profile(args.profile, args.profile_size, args.profile_top)
+            cr.rollback()
+            return 0
         cr.rollback()
         env.invalidate_all()
         bench = Bench(env)
         if args.scale_only:
             rows = set()
         batch = args.batch
-        for size in [int(s) for s in args.sizes.split(",")] if "a" in rows else []:
-            row("a. qualify vs mass convert wizard", size, *bench.qualify(size), goal=(1.0, 1.2))
-        if "b" in rows:
-            row("b. close_as_won vs action_set_won", batch, *bench.close_won(batch), goal=(1.0, 1.2))
-            row("b. close_as_lost vs action_set_lost", batch, *bench.close_lost(batch), goal=(1.0, 1.2))
-            row(
-                "b. close_as_lost vs set_lost + revenue 0",
-                batch,
-                *bench.close_lost(batch, same_effect=True),
-                goal=(1.0, 1.2),
-            )
-        if "c" in rows:
-            row("c. reopen vs copy()", batch, *bench.reopen(batch), goal=(1.0, 1.2))
-            row("c. reactivate vs copy()", batch, *bench.reactivate(batch), goal=(1.0, 1.2))
+        if "a" in rows:
+            scenarios = bench.scenarios()
+            for code in codes:
+                for size in [int(s) for s in args.sizes.split(",")]:
+                    runs = args.runs if size == 1 else args.batch_runs
+                    row(
+                        f"a. {code} vs {scenarios[code][0]}",
+                        size,
+                        *bench.transition(code, size, runs),
+                        goal=TRANSITION_GOAL,
+                    )
         if "d" in rows:
             row("d. lead form get_views, warm (x20)", 1, *bench.form(warm=True), goal=(1.1, 1.1))
             row("d. lead form get_views, cold (x20)", 1, *bench.form(warm=False), goal=(None, None))
@@ -706,13 +846,13 @@ def print_table():
     for name, size, o, n, (qgoal, tgoal) in ROWS:
         qr, tr = ratio(o.queries, n.queries), ratio(o.seconds, n.seconds)
         ok = (qgoal is None or qr <= qgoal) and (tgoal is None or tr <= tgoal)
-        goal = "-" if qgoal is None else f"q<={qgoal} t<={tgoal} {'met' if ok else 'MISSED'}"
+        goal = "-" if qgoal is None else f"q<={qgoal} t<={tgoal} {'met' if ok else 'NOT MET'}"
         lines.append(
             (
                 name,
                 str(size),
-                str(o.queries),
-                str(n.queries),
+                f"{o.queries:g}",
+                f"{n.queries:g}",
                 f"{qr:.2f}",
                 f"{o.seconds * 1000:.0f} ms",
                 f"{n.seconds * 1000:.0f} ms",

@@ -179,3 +179,105 @@ registry.category("web_tour.tours").add("crm_sales_process_kanban", {
         },
     ],
 });
+
+/* Round trips of each button: a marker request before each click lets the
+   test (test_ui.py) count the requests the click makes, up to the next
+   marker, once the screen has settled. */
+function countFrom(label) {
+    return {
+        content: `count the requests of "${label}" from here`,
+        trigger: "body:not(:has(.o_loading_indicator)):not(:has(.modal))",
+        run: async () => {
+            await fetch(`/web/webclient/version_info?sp_round_trips=${encodeURIComponent(label)}`, {
+                method: "POST",
+                headers: { "Content-Type": "application/json" },
+                body: JSON.stringify({ jsonrpc: "2.0", method: "call", params: {} }),
+            });
+        },
+    };
+}
+
+const settled = { content: "the screen has settled", trigger: "body:not(:has(.o_loading_indicator))" };
+
+registry.category("web_tour.tours").add("crm_sales_process_round_trips", {
+    steps: () => [
+        ...expectStep("New Lead", ["Qualify", "Disqualify"]),
+        countFrom("Qualify"),
+        clickTransition("Qualify"),
+        ...confirmForm,
+        ...expectStep("New Opportunity", ["Develop", "Close as Won", "Close as Lost"]),
+        countFrom("Develop"),
+        clickTransition("Develop"),
+        ...confirmForm,
+        ...expectStep("Developed Opportunity", ["Back to New"]),
+        countFrom("Back to New (a transition of no value, no confirmation)"),
+        clickTransition("Back to New"),
+        ...expectStep("New Opportunity", ["Develop"]),
+        countFrom("Close as Won"),
+        clickTransition("Close as Won"),
+        ...confirmForm,
+        ...expectStep("Won Opportunity", ["Reopen"]),
+        countFrom("Reopen"),
+        clickTransition("Reopen"),
+        {
+            content: "confirm in the browser's dialog",
+            trigger: ".modal:contains('A new opportunity will be created') .modal-footer .btn-primary",
+            run: "click",
+        },
+        ...expectStep("New Opportunity", ["Develop"]),
+        countFrom("Close as Lost"),
+        clickTransition("Close as Lost"),
+        { content: "reason", trigger: ".modal .o_field_widget[name=lost_reason_id] input", run: "edit Outsold" },
+        { content: "pick it", trigger: ".o-autocomplete--dropdown-item:contains('Outsold')", run: "click" },
+        ...confirmForm,
+        ...expectStep("Lost Opportunity", ["Reopen"]),
+        settled,
+        countFrom("end"),
+    ],
+});
+
+registry.category("web_tour.tours").add("crm_sales_process_round_trips_lead", {
+    steps: () => [
+        ...expectStep("New Lead", ["Qualify", "Disqualify"]),
+        countFrom("Disqualify"),
+        clickTransition("Disqualify"),
+        ...confirmForm,
+        ...expectStep("Disqualified Lead", ["Follow Up", "Reactivate"]),
+        countFrom("Follow Up"),
+        clickTransition("Follow Up"),
+        { content: "note", trigger: ".modal .o_field_widget[name=note] textarea", run: "edit Call back in spring" },
+        ...confirmForm,
+        { content: "the note is in the chatter", trigger: ".o-mail-Message:contains('Call back in spring')" },
+        countFrom("Reactivate"),
+        clickTransition("Reactivate"),
+        ...expectStep("New Lead", ["Qualify"]),
+        settled,
+        countFrom("end"),
+    ],
+});
+
+/* Odoo's own Lost, Restore and Won buttons on an opportunity outside any process. */
+registry.category("web_tour.tours").add("crm_sales_process_round_trips_odoo", {
+    steps: () => [
+        { content: "Odoo's Lost button", trigger: ".o_statusbar_buttons button:contains('Lost')" },
+        countFrom("Odoo's Lost"),
+        { content: "lost", trigger: ".o_statusbar_buttons button:contains('Lost')", run: "click" },
+        {
+            content: "a reason",
+            trigger: ".modal .o_field_widget[name=lost_reason_id] :contains('Outsold'):not(:has(*:contains('Outsold')))",
+            run: "click",
+        },
+        { content: "mark as lost", trigger: ".modal button[name='action_lost_reason_apply']", run: "click" },
+        { content: "restorable", trigger: ".o_statusbar_buttons button[name='action_restore']" },
+        settled,
+        countFrom("Odoo's Restore"),
+        { content: "restore", trigger: ".o_statusbar_buttons button[name='action_restore']", run: "click" },
+        { content: "Odoo's Won button", trigger: ".o_statusbar_buttons button[name='action_set_won_rainbowman']" },
+        settled,
+        countFrom("Odoo's Won"),
+        { content: "won", trigger: ".o_statusbar_buttons button[name='action_set_won_rainbowman']", run: "click" },
+        { content: "won: the button is gone", trigger: ".o_form_view:not(:has(button[name='action_set_won_rainbowman']:visible))" },
+        settled,
+        countFrom("end"),
+    ],
+});
