@@ -740,7 +740,7 @@ TRANSITIONS = (
 TRANSITION_GOAL = (0.9, 0.8)
 
 
-def main():
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True)
     parser.add_argument("--addons-path", required=True)
@@ -760,10 +760,72 @@ def main():
     parser.add_argument("--profile-size", type=int, default=500)
     parser.add_argument("--profile-top", type=int, default=40, help="functions listed, by cumulative time")
     args = parser.parse_args()
-    codes = [code for code in args.transitions.split(",") if code]
-    unknown = set(codes + ([args.profile] if args.profile else [])) - set(TRANSITIONS)
+    args.codes = [code for code in args.transitions.split(",") if code]
+    unknown = set(args.codes + ([args.profile] if args.profile else [])) - set(TRANSITIONS)
     if unknown:
         parser.error(f"unknown transitions {sorted(unknown)}: choose among {', '.join(TRANSITIONS)}")
+    args.rows = set() if args.scale_only else set(args.only or "adhi")
+    return args
+
+
+def warm_up(bench, args):
+    """Every scenario a few times on a few records (the f. rows warm
+    themselves up: compare())."""
+    if args.analysis_only:
+        return
+    if args.profile or "a" in args.rows:
+        for code in [args.profile] if args.profile else args.codes:
+            bench.transition(code, 1, 4)
+    if args.profile:
+        return
+    if "h" in args.rows:
+        bench.import_leads(5, rounds=1)
+    if "i" in args.rows:
+        bench.develop_with_plan(5, rounds=1)
+
+
+def operation_rows(bench, args):
+    """Rows a. (transitions), d. (the form), h. (import), i. (plans)."""
+    if "a" in args.rows:
+        scenarios = bench.scenarios()
+        for code in args.codes:
+            for size in [int(s) for s in args.sizes.split(",")]:
+                runs = args.runs if size == 1 else args.batch_runs
+                row(
+                    f"a. {code} vs {scenarios[code][0]}",
+                    size,
+                    *bench.transition(code, size, runs),
+                    goal=TRANSITION_GOAL,
+                )
+    if "d" in args.rows:
+        row("d. lead form get_views, warm (x20)", 1, *bench.form(warm=True), goal=(1.1, 1.1))
+        row("d. lead form get_views, cold (x20)", 1, *bench.form(warm=False), goal=(None, None))
+    if "h" in args.rows:
+        row("h. import: auto-start channel vs none", args.imports, *bench.import_leads(args.imports), goal=(1.3, 1.3))
+    if "i" in args.rows:
+        with_plan, without, share, wizard = bench.develop_with_plan(args.batch)
+        row("i. develop: 3-activity plan vs none", args.batch, with_plan, without, goal=(None, None))
+        row("i. the plan's share vs Odoo's plan wizard", args.batch, share, wizard, goal=(1.0, 1.0))
+
+
+def scale_rows(bench, args):
+    """Rows e., f. and g. on ``args.processes`` processes."""
+    bench.populate(args.processes)
+    if not args.analysis_only:
+        for name, (o, n) in bench.scale().items():
+            row(f"e. {name}", args.processes, o, n, goal=(2.0, 2.0))
+    bench.history()
+    bench.fold()
+    for name, (o, n, goal) in bench.analysis().items():
+        row(f"f. {name}", args.processes, o, n, goal=goal)
+    if not args.analysis_only:
+        leads, rows = bench.as_many_leads_as_lines()
+        for name, (o, n, goal) in rows.items():
+            row(f"g. {name}", leads, o, n, goal=goal)
+
+
+def main():
+    args = parse_args()
     odoo.tools.config.parse_config(
         ["-d", args.db, "--addons-path", args.addons_path, "--log-level", "warn", "--http-interface", "127.0.0.1"]
     )
@@ -772,69 +834,20 @@ def main():
         env = api.Environment(cr, api.SUPERUSER_ID, {})
         bench = Bench(env)
         cr.commit()
-        # warm-up: every scenario a few times on one record (the f. rows warm
-        # themselves up: compare())
-        rows = set(args.only or "adhi")
-        if not args.analysis_only:
-            if args.profile or "a" in rows:
-                for code in [args.profile] if args.profile else codes:
-                    bench.transition(code, 1, 4)
-            if "h" in rows and not args.profile:
-                bench.import_leads(5, rounds=1)
-            if "i" in rows and not args.profile:
-                bench.develop_with_plan(5, rounds=1)
+        warm_up(bench, args)
         if args.profile:
             bench.profile(args.profile, args.profile_size, args.profile_top)
             cr.rollback()
             return 0
         cr.rollback()
         env.invalidate_all()
-        bench = Bench(env)
-        if args.scale_only:
-            rows = set()
-        batch = args.batch
-        if "a" in rows:
-            scenarios = bench.scenarios()
-            for code in codes:
-                for size in [int(s) for s in args.sizes.split(",")]:
-                    runs = args.runs if size == 1 else args.batch_runs
-                    row(
-                        f"a. {code} vs {scenarios[code][0]}",
-                        size,
-                        *bench.transition(code, size, runs),
-                        goal=TRANSITION_GOAL,
-                    )
-        if "d" in rows:
-            row("d. lead form get_views, warm (x20)", 1, *bench.form(warm=True), goal=(1.1, 1.1))
-            row("d. lead form get_views, cold (x20)", 1, *bench.form(warm=False), goal=(None, None))
-        if "h" in rows:
-            row(
-                "h. import: auto-start channel vs none",
-                args.imports,
-                *bench.import_leads(args.imports),
-                goal=(1.3, 1.3),
-            )
-        if "i" in rows:
-            with_plan, without, share, wizard = bench.develop_with_plan(batch)
-            row("i. develop: 3-activity plan vs none", batch, with_plan, without, goal=(None, None))
-            row("i. the plan's share vs Odoo's plan wizard", batch, share, wizard, goal=(1.0, 1.0))
+        operation_rows(Bench(env), args)
         cr.rollback()
         env.invalidate_all()
         if args.processes:
             bench = Bench(env)
             cr.commit()
-            bench.populate(args.processes)
-            if not args.analysis_only:
-                for name, (o, n) in bench.scale().items():
-                    row(f"e. {name}", args.processes, o, n, goal=(2.0, 2.0))
-            bench.history()
-            bench.fold()
-            for name, (o, n, goal) in bench.analysis().items():
-                row(f"f. {name}", args.processes, o, n, goal=goal)
-            if not args.analysis_only:
-                leads, rows = bench.as_many_leads_as_lines()
-                for name, (o, n, goal) in rows.items():
-                    row(f"g. {name}", leads, o, n, goal=goal)
+            scale_rows(bench, args)
         cr.rollback()
     print_table()
     return 0
