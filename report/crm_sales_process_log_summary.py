@@ -208,6 +208,7 @@ class CrmSalesProcessLogSummary(models.Model):
         folded = self.env.cr.rowcount
         _logger.info("Folded %d log lines into the analysis summary in %.1f s", folded, timer.monotonic() - started)
         self.env["crm.sales.process.log"].invalidate_model(["summary_id"])
+        self.env["crm.sales.process.stay.summary"]._fold(before)
         return folded
 
     @api.model
@@ -267,6 +268,7 @@ class CrmSalesProcessLogSummary(models.Model):
         if self.env.cr.rowcount:
             self.env["crm.sales.process.log"].invalidate_model(["summary_id"])
             self.invalidate_model()
+        self.env["crm.sales.process.stay.summary"]._unfold_lines(where)
 
     @api.model
     def _unfold_all(self):
@@ -292,6 +294,9 @@ class CrmSalesProcessSummaryReadMixin(models.AbstractModel):
     _summary_date = "date"
     _summary_averages = frozenset()
     _summary_sums = frozenset()
+    # the table of the rows, and the log's column that links a line to its row
+    _summary_table = "crm_sales_process_log_summary"
+    _summary_marker = "summary_id"
 
     @property
     def _table_query(self):
@@ -449,9 +454,11 @@ class CrmSalesProcessSummaryReadMixin(models.AbstractModel):
         hold a whole group, with ``columns``."""
         where = where or SQL("TRUE")
         clean = self._summary_clean(read, "s")
+        marker = SQL.identifier("log", self._summary_marker)
         unfolded = SQL(
-            "SELECT %s FROM crm_sales_process_log log WHERE log.summary_id IS NULL AND %s",
+            "SELECT %s FROM crm_sales_process_log log WHERE %s IS NULL AND %s",
             columns,
+            marker,
             where,
         )
         if clean == SQL("TRUE"):
@@ -460,10 +467,12 @@ class CrmSalesProcessSummaryReadMixin(models.AbstractModel):
             """%s
             UNION ALL
             SELECT %s FROM crm_sales_process_log log
-              JOIN crm_sales_process_log_summary s ON s.id = log.summary_id
+              JOIN %s s ON s.id = %s
              WHERE NOT (%s) AND %s""",
             unfolded,
             columns,
+            SQL.identifier(self._summary_table),
+            marker,
             clean,
             where,
         )

@@ -141,18 +141,18 @@ class CrmSalesProcessReport(models.Model):
                       AND to_step.outcome != 'lost'
                       AND to_step.sequence > from_step.sequence
                      THEN 1 ELSE 0 END AS is_forward,
-                (tr.effect = 'qualify')::int AS is_qualified,
-                (tr.effect = 'disqualify')::int AS is_disqualified,
-                (tr.effect = 'close_won')::int AS is_won,
-                (tr.effect = 'close_lost')::int AS is_lost,
-                (tr.effect = 'reopen')::int AS is_reopened,
-                (tr.effect = 'reactivate')::int AS is_reactivated,
+                {self._is_effect("qualify")} AS is_qualified,
+                {self._is_effect("disqualify")} AS is_disqualified,
+                {self._is_effect("close_won")} AS is_won,
+                {self._is_effect("close_lost")} AS is_lost,
+                {self._is_effect("reopen")} AS is_reopened,
+                {self._is_effect("reactivate")} AS is_reactivated,
                 {self._rate("tr.effect", "qualify", "disqualify")} AS qualification_rate,
                 CASE WHEN log.record_origin = 'reactivated'
                      THEN {self._rate("tr.effect", "qualify", "disqualify")}
                 END AS reactivated_qualification_rate,
                 {self._rate("tr.effect", "close_won", "close_lost")} AS win_rate,
-                CASE WHEN log.record_origin != 'reopened'
+                CASE WHEN {self._not_reopened("log")}
                      THEN {self._rate("tr.effect", "close_won", "close_lost")}
                 END AS first_pass_win_rate,
                 CASE WHEN log.record_origin = 'reopened'
@@ -213,7 +213,7 @@ class CrmSalesProcessReport(models.Model):
         qualification = self._rate("tr.effect", "qualify", "disqualify")
         closing = self._rate("tr.effect", "close_won", "close_lost")
         flags = ",\n".join(
-            f"(tr.effect = '{effect}')::int * log.n AS is_{name}"
+            f"{self._is_effect(effect)} * log.n AS is_{name}"
             for name, effect in (
                 ("qualified", "qualify"),
                 ("disqualified", "disqualify"),
@@ -229,7 +229,7 @@ class CrmSalesProcessReport(models.Model):
                 average("qualification_rate", "TRUE", qualification),
                 average("reactivated_qualification_rate", "log.record_origin = 'reactivated'", qualification),
                 average("win_rate", "TRUE", closing),
-                average("first_pass_win_rate", "log.record_origin != 'reopened'", closing),
+                average("first_pass_win_rate", self._not_reopened("log"), closing),
                 average("reopened_win_rate", "log.record_origin = 'reopened'", closing),
                 average("days_to_reopen", "tr.effect = 'reopen'", None),
                 average("days_to_reactivate", "tr.effect = 'reactivate'", None),
@@ -274,6 +274,18 @@ class CrmSalesProcessReport(models.Model):
         )
 
     @api.model
+    def _is_effect(self, effect):
+        """SQL: 1 on a line of a transition of ``effect``, else 0 (a move to
+        another workflow has no transition: its NULL effect is not one)."""
+        return f"COALESCE(tr.effect = '{effect}', FALSE)::int"
+
+    @api.model
+    def _not_reopened(self, alias):
+        """SQL: the record acted on was not made by a reopening (an origin
+        left unset, on a line written before the analysis, counts as new)."""
+        return f"{alias}.record_origin IS DISTINCT FROM 'reopened'"
+
+    @api.model
     def _rate(self, column, success, failure):
         return f"CASE {column} WHEN '{success}' THEN 100::float8 WHEN '{failure}' THEN 0::float8 END"
 
@@ -300,37 +312,33 @@ class CrmSalesProcessReport(models.Model):
         without going further (dropped) and the ones still in progress."""
         self.check_access("read")
         selected = self._search(domain).subselect("process_id")
+        # the steps each process reached are kept on it (steps_reached): the
+        # log is read for the selection only
         self.env.cr.execute(
             SQL(
                 """
-            WITH reached AS (
-                SELECT DISTINCT log.process_id, log.to_step_id AS step_id
-                  FROM crm_sales_process_log log
-                 WHERE log.process_id IN %s
-            ), funnel_step AS (
+            WITH funnel_step AS (
                 SELECT id, workflow_id, sequence,
                        lead(id) OVER (PARTITION BY workflow_id ORDER BY sequence, id) AS next_id
                   FROM crm_sales_process_step
                  WHERE outcome != 'lost'
-            ), furthest AS (
-                SELECT reached.process_id, max(step.sequence) AS sequence
-                  FROM reached
-                  JOIN funnel_step step ON step.id = reached.step_id
-                 GROUP BY reached.process_id
+            ), process AS MATERIALIZED (
+                SELECT process.steps_reached AS reached, current.outcome = 'lost' AS lost,
+                       (SELECT max(step.sequence)
+                          FROM jsonb_array_elements(process.steps_reached) r(step_id)
+                          JOIN funnel_step step ON step.id = r.step_id::int) AS furthest
+                  FROM crm_sales_process process
+                  JOIN crm_sales_process_step current ON current.id = process.step_id
+                 WHERE process.id IN %s
             )
             SELECT step.id, step.next_id,
                    count(*) AS reach,
-                   count(next.step_id) AS to_next,
-                   count(*) FILTER (WHERE furthest.sequence > step.sequence) AS went_on,
-                   count(*) FILTER (WHERE furthest.sequence = step.sequence
-                                      AND current.outcome = 'lost') AS dropped
-              FROM reached
-              JOIN funnel_step step ON step.id = reached.step_id
-              JOIN furthest ON furthest.process_id = reached.process_id
-              JOIN crm_sales_process process ON process.id = reached.process_id
-              JOIN crm_sales_process_step current ON current.id = process.step_id
-              LEFT JOIN reached next
-                ON next.process_id = reached.process_id AND next.step_id = step.next_id
+                   count(*) FILTER (WHERE process.reached @> jsonb_build_array(step.next_id)) AS to_next,
+                   count(*) FILTER (WHERE process.furthest > step.sequence) AS went_on,
+                   count(*) FILTER (WHERE process.furthest = step.sequence AND process.lost) AS dropped
+              FROM process
+              JOIN LATERAL jsonb_array_elements(process.reached) r(step_id) ON TRUE
+              JOIN funnel_step step ON step.id = r.step_id::int
              GROUP BY step.id, step.next_id
             """,
                 selected,

@@ -1,0 +1,123 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+import logging
+import time as timer
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from .crm_sales_process_log_summary import days_between
+
+_logger = logging.getLogger(__name__)
+
+
+class CrmSalesProcessStaySummary(models.Model):
+    """The completed stays of Step Visits, folded by the day they began.
+
+    A completed stay is the log line that ended it (it left its From Step,
+    entered at date_from_step; the line keeps how that stay began). The
+    analysis summary folds the lines by the day they were written; Step
+    Visits groups its stays by the day they began, so they fold apart, with
+    the daily fold (crm.sales.process.log.summary._fold): one row per day
+    begun, split at the local midnights of the users' time zones as the
+    analysis summary's days are, and per step, transitions in and out,
+    owner, channel, company and re-entry, holding the count of the stays and
+    the sum of their days. A completed stay never changes: a row stays right
+    until a line it counts is rewritten (then it is deleted, see
+    _unfold_lines, and folded anew).
+    """
+
+    _name = "crm.sales.process.stay.summary"
+    _description = "Sales Process Step Visits Summary"
+    _log_access = False
+    _order = "id"
+
+    step_id = fields.Many2one("crm.sales.process.step", ondelete="restrict", readonly=True)
+    entry_transition_id = fields.Many2one("crm.sales.process.transition", ondelete="restrict", readonly=True)
+    transition_id = fields.Many2one("crm.sales.process.transition", ondelete="restrict", readonly=True)
+    owner_id = fields.Many2one("res.users", readonly=True)
+    team_id = fields.Many2one("crm.team", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    is_reentry = fields.Boolean(readonly=True)
+    # the first and the last day its stays began
+    date_min = fields.Datetime(readonly=True)
+    date_max = fields.Datetime(readonly=True)
+    line_count = fields.Integer(readonly=True)
+    days_sum = fields.Float(readonly=True)
+    days_count = fields.Integer(readonly=True)
+
+    @api.model
+    def _fold(self, before):
+        """Fold the completed stays not folded yet whose line was written
+        before ``before`` into new rows (one statement, as the analysis
+        summary's fold); return how many."""
+        self.env.flush_all()
+        started = timer.monotonic()
+        leaves = self.env["crm.sales.process.report"]._leaves_step("l")
+        local_days = [
+            SQL("date_trunc('day', timezone(%s, timezone('UTC', l.date_from_step)))", tz)
+            for tz in self.env["crm.sales.process.log.summary"]._fold_timezones()
+        ]
+        self.env.cr.execute(
+            SQL(
+                """
+            WITH line AS MATERIALIZED (
+                SELECT l.id, l.from_step_id, l.from_step_transition_id, l.transition_id, l.owner_id,
+                       l.team_id, l.company_id, COALESCE(l.from_step_reentry, FALSE) AS is_reentry,
+                       l.date_from_step, %(days)s AS days,
+                       dense_rank() OVER (ORDER BY date_trunc('day', l.date_from_step), %(local_days)s
+                                          l.from_step_id, l.from_step_transition_id, l.transition_id,
+                                          l.owner_id, l.team_id, l.company_id,
+                                          COALESCE(l.from_step_reentry, FALSE)) AS grp
+                  FROM crm_sales_process_log l
+                 WHERE l.stay_summary_id IS NULL AND %(leaves)s AND l.date < %(before)s
+            ), grp AS MATERIALIZED (
+                SELECT grp, nextval('crm_sales_process_stay_summary_id_seq') AS id,
+                       min(from_step_id) AS step_id, min(from_step_transition_id) AS entry_transition_id,
+                       min(transition_id) AS transition_id, min(owner_id) AS owner_id,
+                       min(team_id) AS team_id, min(company_id) AS company_id, bool_or(is_reentry) AS is_reentry,
+                       min(date_from_step) AS date_min, max(date_from_step) AS date_max,
+                       count(*) AS line_count, sum(days) AS days_sum, count(days) AS days_count,
+                       array_agg(id) AS line_ids
+                  FROM line
+                 GROUP BY grp
+            ), inserted AS (
+                INSERT INTO crm_sales_process_stay_summary (
+                    id, step_id, entry_transition_id, transition_id, owner_id, team_id, company_id,
+                    is_reentry, date_min, date_max, line_count, days_sum, days_count)
+                SELECT id, step_id, entry_transition_id, transition_id, owner_id, team_id, company_id,
+                       is_reentry, date_min, date_max, line_count, days_sum, days_count
+                  FROM grp
+            )
+            UPDATE crm_sales_process_log l
+               SET stay_summary_id = folded.id
+              FROM (SELECT grp.id, unnest(grp.line_ids) AS line_id FROM grp) folded
+             WHERE l.id = folded.line_id
+            """,
+                days=SQL(days_between("l.date_from_step", "l.date")),
+                leaves=SQL(leaves),
+                local_days=SQL("").join(SQL("%s, ", day) for day in local_days),
+                before=before,
+            )
+        )
+        folded = self.env.cr.rowcount
+        _logger.info("Folded %d completed stays into the Step Visits summary in %.1f s", folded, timer.monotonic() - started)
+        self.env["crm.sales.process.log"].invalidate_model(["stay_summary_id"])
+        return folded
+
+    @api.model
+    def _unfold_lines(self, where):
+        """Delete the rows that fold a line matching the SQL condition
+        ``where`` (alias ``log``): their stays are read one by one again."""
+        self.env.cr.execute(
+            SQL(
+                """
+            DELETE FROM crm_sales_process_stay_summary
+             WHERE id IN (SELECT log.stay_summary_id FROM crm_sales_process_log log
+                           WHERE log.stay_summary_id IS NOT NULL AND %s)
+            """,
+                where,
+            )
+        )
+        if self.env.cr.rowcount:
+            self.env["crm.sales.process.log"].invalidate_model(["stay_summary_id"])
+            self.invalidate_model()
