@@ -100,7 +100,9 @@ class CrmSalesProcessStaySummary(models.Model):
             )
         )
         folded = self.env.cr.rowcount
-        _logger.info("Folded %d completed stays into the Step Visits summary in %.1f s", folded, timer.monotonic() - started)
+        _logger.info(
+            "Folded %d completed stays into the Step Visits summary in %.1f s", folded, timer.monotonic() - started
+        )
         self.env["crm.sales.process.log"].invalidate_model(["stay_summary_id"])
         return folded
 
