@@ -92,6 +92,9 @@ class CrmSalesProcessLog(models.Model):
     stay_summary_id = fields.Many2one(
         "crm.sales.process.stay.summary", ondelete="set null", readonly=True, copy=False, index="btree_not_null"
     )
+    # the lines that change no step (a follow-up), which the processes'
+    # facts do not date (crm.sales.process.report._funnel_selection)
+    _unchanging_idx = models.Index("(date, process_id) WHERE from_step_id = to_step_id")
     _unfolded_stays_idx = models.Index(
         "(id) WHERE stay_summary_id IS NULL AND transition_id IS NOT NULL"
         " AND from_step_id IS NOT NULL AND from_step_id != to_step_id"
@@ -145,9 +148,9 @@ class CrmSalesProcessLog(models.Model):
             transition = self.env["crm.sales.process.transition"].browse(vals.get("transition_id"))
             if not vals.get("from_step_id"):
                 # a start: the first line of its process
+                # (its first record is the one it was created with: first_lead_id)
                 known = facts[process.id] = {
                     "date_started": vals["date"],
-                    "first_lead_id": vals.get("lead_id") or False,
                     "first_step_id": step.id,
                     "date_opportunity": False,
                     "reactivation_count": 0,
@@ -169,6 +172,8 @@ class CrmSalesProcessLog(models.Model):
                     }
                 vals.setdefault("from_step_transition_id", known["step_transition_id"])
                 vals.setdefault("from_step_reentry", known["step_reentry"])
+            if vals.get("from_step_id") != step.id:
+                known["date_changed"] = vals["date"]
             if transition and vals.get("from_step_id") != step.id:
                 # a new stay begins (a follow-up stays, a move keeps the stay)
                 known["step_transition_id"] = transition.id
@@ -318,6 +323,7 @@ class CrmSalesProcessLog(models.Model):
             UPDATE crm_sales_process process
                SET date_started = f.date_started, first_lead_id = f.first_lead_id,
                    first_step_id = f.first_step_id, date_opportunity = f.date_opportunity,
+                   date_changed = f.date_changed,
                    reactivation_count = f.reactivation_count, reopen_count = f.reopen_count,
                    steps_reached = f.steps_reached, step_transition_id = f.step_transition_id,
                    step_reentry = f.step_reentry
@@ -328,6 +334,8 @@ class CrmSalesProcessLog(models.Model):
                        (array_agg(to_step_id ORDER BY id))[1] AS first_step_id,
                        (array_agg(date ORDER BY id) FILTER (WHERE record_type = 'opportunity'))[1]
                            AS date_opportunity,
+                       (array_agg(date ORDER BY id DESC) FILTER (WHERE from_step_id IS DISTINCT FROM to_step_id))[1]
+                           AS date_changed,
                        count(*) FILTER (WHERE effect = 'reactivate') AS reactivation_count,
                        count(*) FILTER (WHERE effect = 'reopen') AS reopen_count,
                        jsonb_agg(to_step_id ORDER BY id) FILTER (WHERE NOT seen) AS steps_reached,

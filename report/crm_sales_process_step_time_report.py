@@ -53,6 +53,8 @@ class CrmSalesProcessStepTimeReport(models.Model):
     step_id = fields.Many2one("crm.sales.process.step", readonly=True)
     transition_id = fields.Many2one("crm.sales.process.transition", string="Left By", readonly=True)
     owner_id = fields.Many2one("res.users", readonly=True)
+    # the record rule of a salesman's own rows (see crm.sales.process.report)
+    process_owner_id = fields.Many2one("res.users", string="Current Owner", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Channel", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     date_entered = fields.Datetime("Entered", readonly=True)
@@ -73,6 +75,7 @@ class CrmSalesProcessStepTimeReport(models.Model):
                     log.from_step_id AS step_id,
                     log.transition_id,
                     log.owner_id,
+                    process.user_id AS process_owner_id,
                     log.team_id,
                     log.company_id,
                     log.date_from_step AS date_entered,
@@ -82,6 +85,7 @@ class CrmSalesProcessStepTimeReport(models.Model):
                     {days} AS days_median,
                     {days} AS days_p90
                 FROM crm_sales_process_log log
+                JOIN crm_sales_process process ON process.id = log.process_id
                 JOIN crm_sales_process_step step ON step.id = log.from_step_id
                 WHERE {leaves}
         """

@@ -42,6 +42,8 @@ class CrmSalesProcessVisitReport(models.Model):
     entry_transition_id = fields.Many2one("crm.sales.process.transition", string="Entered By", readonly=True)
     exit_transition_id = fields.Many2one("crm.sales.process.transition", string="Left By", readonly=True)
     owner_id = fields.Many2one("res.users", readonly=True)
+    # the record rule of a salesman's own rows (see crm.sales.process.report)
+    process_owner_id = fields.Many2one("res.users", string="Current Owner", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Channel", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     date_entered = fields.Datetime("Entered", readonly=True)
@@ -86,6 +88,7 @@ class CrmSalesProcessVisitReport(models.Model):
                     log.from_step_transition_id AS entry_transition_id,
                     log.transition_id AS exit_transition_id,
                     log.owner_id,
+                    process.user_id AS process_owner_id,
                     log.team_id,
                     log.company_id,
                     log.date_from_step AS date_entered,
@@ -96,6 +99,7 @@ class CrmSalesProcessVisitReport(models.Model):
                     COALESCE(log.from_step_reentry, FALSE)::int AS reentry_count,
                     {days_between("log.date_from_step", "log.date")} AS days
                 FROM crm_sales_process_log log
+                JOIN crm_sales_process process ON process.id = log.process_id
                 JOIN crm_sales_process_step step ON step.id = log.from_step_id
                 WHERE {leaves}
                 UNION ALL
@@ -106,6 +110,7 @@ class CrmSalesProcessVisitReport(models.Model):
                     process.step_id,
                     process.step_transition_id,
                     NULL,
+                    process.user_id,
                     process.user_id,
                     process.team_id,
                     process.company_id,
