@@ -39,8 +39,8 @@ _logger = logging.getLogger(__name__)
 # two from 2^-11 (42 seconds) to 2^15 (90 years). Exact binary fractions, so
 # that a duration falls in the same bin at the fold and at a later query, on
 # any machine (no logarithm). A bin narrows a percentile to the few stays
-# that can hold it (see _percentile_sql). Changing them means refolding:
-# CrmSalesProcessLogSummary._unfold_all().
+# that can hold it (see crm.sales.process.step.time.report._percentiles).
+# Changing them means refolding: CrmSalesProcessLogSummary._unfold_all().
 STAY_BIN_EDGES = tuple(m * 2.0**e for e in range(-11, 16) for m in (1.0, 1.25, 1.5, 1.75))
 _STAY_BIN_EDGES_SQL = "ARRAY[{}]::float8[]".format(", ".join(repr(edge) for edge in STAY_BIN_EDGES))
 
@@ -496,66 +496,3 @@ class CrmSalesProcessSummaryReadMixin(models.AbstractModel):
                 return SQL("SUM(%s)", column(f"{fname}__sum"))
             return SQL("SUM(%s) / NULLIF(SUM(%s), 0)", column(f"{fname}__sum"), column(f"{fname}__count"))
         return SQL("SUM(%s)", column(fname))
-
-
-def percentile_sql(fractions, summary_ids, raw_days):
-    """SQL: percentile_cont(fractions) WITHIN GROUP (ORDER BY days), as an
-    array, over the stays of the summary rows ``summary_ids`` (SQL, an array)
-    and the days ``raw_days`` (SQL, an array) of the stays read line by line.
-
-    Exact, without sorting every stay: the counts per bin (each row knows
-    where each bin ends in its sorted stays) give the bin that holds each
-    rank percentile_cont needs, then only that bin's stays are sorted. The
-    arithmetic is percentile_cont's own (PostgreSQL's orderedsetaggs.c):
-    rows = floor and ceil of fraction * (count - 1), interpolated."""
-    return SQL(
-        """(
-        WITH part AS MATERIALIZED (
-            SELECT s.id, b.bin, COALESCE(s.stay_bin_ends[b.o - 1], 0) AS lo, b.e AS hi
-              FROM crm_sales_process_log_summary s,
-                   unnest(s.stay_bins, s.stay_bin_ends) WITH ORDINALITY AS b(bin, e, o)
-             WHERE s.id = ANY(%(summary_ids)s)
-        ), raw AS MATERIALIZED (
-            SELECT v, %(raw_bin)s AS bin FROM unnest(%(raw_days)s) AS v WHERE v IS NOT NULL
-        ), bin AS MATERIALIZED (
-            SELECT bin, n, sum(n) OVER (ORDER BY bin) - n AS before, sum(n) OVER () AS total
-              FROM (SELECT bin, sum(n)::bigint AS n
-                      FROM (SELECT bin, hi - lo AS n FROM part UNION ALL SELECT bin, 1 FROM raw) x
-                     GROUP BY bin) counted
-        ), wanted AS MATERIALIZED (
-            SELECT f.i, f.pos, floor(f.pos)::bigint AS k
-              FROM (SELECT f.i, f.fraction * (bin.total - 1) AS pos
-                      FROM unnest(%(fractions)s::float8[]) WITH ORDINALITY AS f(fraction, i),
-                           (SELECT total FROM bin LIMIT 1) bin) f
-        ), needed AS MATERIALIZED (
-            SELECT bin.bin, bin.before, min(r.k) - bin.before AS first, max(r.k) - min(r.k) + 1 AS count
-              FROM wanted, LATERAL (VALUES (wanted.k), (wanted.k + 1)) AS r(k)
-              JOIN bin ON r.k >= bin.before AND r.k < bin.before + bin.n
-             GROUP BY bin.bin, bin.before
-        ), sorted AS MATERIALIZED (
-            SELECT needed.before + needed.first AS first, ARRAY(
-                       SELECT v FROM (
-                           SELECT v FROM part JOIN crm_sales_process_log_summary s ON s.id = part.id,
-                                  unnest(s.stay_days[part.lo + 1:part.hi]) AS v
-                            WHERE part.bin = needed.bin
-                           UNION ALL
-                           SELECT v FROM raw WHERE raw.bin = needed.bin
-                       ) x ORDER BY v OFFSET needed.first LIMIT needed.count) AS v
-              FROM needed
-        ), ranked AS (
-            SELECT sorted.first + u.o - 1 AS k, u.v
-              FROM sorted, unnest(sorted.v) WITH ORDINALITY AS u(v, o)
-        )
-        SELECT array_agg(
-                   CASE WHEN wanted.pos = wanted.k THEN low.v
-                        ELSE low.v + (wanted.pos - wanted.k) * (high.v - low.v) END
-                   ORDER BY wanted.i)
-          FROM wanted
-          JOIN ranked low ON low.k = wanted.k
-          LEFT JOIN ranked high ON high.k = wanted.k + 1
-    )""",
-        summary_ids=summary_ids,
-        raw_days=raw_days,
-        raw_bin=SQL(stay_bin("v")),
-        fractions=[float(fraction) for fraction in fractions],
-    )

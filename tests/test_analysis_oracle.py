@@ -819,7 +819,9 @@ class TestAnalysisOracle(SalesProcessCase):
                 groupby = data.draw(st.sampled_from(groupbys), label="groupby")
                 domain, test = data.draw(st.sampled_from(domains(date_field, cut, self.users, teams)), label="domain")
                 Report = self.env[model].with_user(reader["user"]).with_context(tz=tz, **reader["context"])
-                if "_summary_read" in dir(Report) and Report._summary_read(domain, groupby, measures, (), None):
+                # (percentiles: their counts and stays by bin are read the same way)
+                plain = [spec for spec in measures if not spec.startswith(("days_median", "days_p90"))]
+                if "_summary_read" in dir(Report) and Report._summary_read(domain, groupby, plain, (), None):
                     self.stats[f"summary {model}"] += 1
                 fields_ = [Report._fields[spec.partition(":")[0]] for spec in groupby]
                 got = {

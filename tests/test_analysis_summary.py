@@ -21,7 +21,6 @@ from odoo.sql_db import Cursor
 from odoo.tests import tagged
 from odoo.tools import SQL
 
-from ..report import crm_sales_process_step_time_report as step_time_report
 from ..report.demo_history import build_demo_history
 from .common import SalesProcessCase
 
@@ -114,14 +113,6 @@ class TestAnalysisSummary(SalesProcessCase):
         cls.manager.tz = "Europe/Paris"
         cls.folded += cls.Summary._fold(before=cls.fold_cut)
         cls.env.cr.execute("ANALYZE crm_sales_process_log, crm_sales_process_log_summary")
-
-    def setUp(self):
-        super().setUp()
-        # the test's rows hold a few lines each: percentiles through the
-        # summary all the same (but in test_sparse_rows_percentiles_read_the_log)
-        patcher = patch.object(step_time_report, "PERCENTILE_MIN_LINES_PER_ROW", 0)
-        patcher.start()
-        self.addCleanup(patcher.stop)
 
     # -- helpers ------------------------------------------------------------
 
@@ -318,15 +309,17 @@ class TestAnalysisSummary(SalesProcessCase):
         self.assertTrue(across and shared)
         self.assertExact(REPORT, [], pivot(["owner_id"], ["date:day"]), REPORT_MEASURES, tz="Asia/Kolkata")
 
-    def test_sparse_rows_percentiles_read_the_log(self):
-        """Rows of a few lines each (the test's, as with many owners):
-        percentiles read the log; the other measures still the summary."""
+    def test_percentiles_by_bins_equal_percentile_cont(self):
+        """The median and 90th percentile of every cell, from the stays of
+        the bins that hold them (a read of the bins, then of their stays),
+        are PostgreSQL's percentile_cont over all the stays of the cell."""
         pivot_sets = pivot(["step_id"], ["date_left:month"])
-        with patch.object(step_time_report, "PERCENTILE_MIN_LINES_PER_ROW", 50):
-            self.assertExact(STEP_TIME, [], pivot_sets, STEP_TIME_MEASURES, summary_used=False)
-            self.assertExact(STEP_TIME, [], pivot_sets, ["__count", "days:avg", "stay_count:sum"])
-        with patch.object(step_time_report, "PERCENTILE_MIN_LINES_PER_ROW", 1):
-            self.assertExact(STEP_TIME, [], pivot_sets, STEP_TIME_MEASURES)
+        self.assertExact(STEP_TIME, [], pivot_sets, STEP_TIME_MEASURES)
+        with self._queries() as queries:
+            self.env[STEP_TIME].with_user(self.manager).formatted_read_grouping_sets([], pivot_sets, STEP_TIME_MEASURES)
+        self.assertFalse(any("percentile_cont" in query for query in queries), "no stay sorted but in its bin")
+        # a salesman's own rows (the log's view) the same way
+        self.assertExact(STEP_TIME, [], pivot_sets, STEP_TIME_MEASURES, user=self.salesman, summary_used=False)
 
     def test_salesman_reads_the_log_and_only_his_rows(self):
         """A salesman's record rule is on his processes: not in a summary
