@@ -216,12 +216,20 @@ class TestAnalysisSummary(SalesProcessCase):
         self.assertTrue(after, "lines after it read one by one")
         self.env.cr.execute(
             """SELECT count(*), sum(line_count), count(*) FILTER (WHERE line_count > 1),
-                      count(*) FILTER (WHERE date_min::date != date_max::date)
-                 FROM crm_sales_process_log_summary"""
+                      count(*) FILTER (WHERE period = 'day' AND date_min::date != date_max::date),
+                      count(*) FILTER (WHERE period = 'month'
+                                         AND date_trunc('month', date_min) != date_trunc('month', date_max)),
+                      count(*) FILTER (WHERE period = 'month' AND date_min::date != date_max::date),
+                      count(*) FILTER (WHERE period = 'day' AND date_min < date_trunc('month', %(cut)s))
+                 FROM crm_sales_process_log_summary""",
+            {"cut": self.fold_cut},
         )
-        rows, lines, shared, across_days = self.env.cr.fetchone()
+        rows, lines, shared, day_across, month_across, month_rows, old_days = self.env.cr.fetchone()
         self.assertTrue(shared, "rows that stand for several lines")
-        self.assertEqual(across_days, 0, "a row holds one UTC day")
+        self.assertEqual(day_across, 0, "a day row holds one UTC day")
+        self.assertEqual(month_across, 0, "a month row one UTC month")
+        self.assertTrue(month_rows, "the months that were over when folded: by month")
+        self.assertEqual(old_days, 0, "no day row of a month that was over")
         self.env.cr.execute("SELECT count(*) FROM crm_sales_process_log WHERE summary_id IS NOT NULL")
         self.assertEqual(self.env.cr.fetchone()[0], lines)
 
