@@ -517,16 +517,17 @@ class CrmSalesProcessSummaryReadMixin(models.AbstractModel):
         )
         if clean == SQL("TRUE"):
             return unfolded
+        # the rows first, then their lines by the index of the marker (a join
+        # would read every line: PostgreSQL cannot tell how few rows are not clean)
         return SQL(
             """%s
             UNION ALL
             SELECT %s FROM crm_sales_process_log log
-              JOIN %s s ON s.id = %s
-             WHERE NOT (%s) AND %s""",
+             WHERE %s = ANY(ARRAY(SELECT s.id FROM %s s WHERE NOT (%s))) AND %s""",
             unfolded,
             columns,
-            SQL.identifier(self._summary_table),
             marker,
+            SQL.identifier(self._summary_table),
             clean,
             where,
         )

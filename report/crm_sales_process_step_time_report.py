@@ -125,12 +125,14 @@ class CrmSalesProcessStepTimeReport(models.Model):
                           unnest(s.stay_bins, s.stay_bin_ends) WITH ORDINALITY AS b(bin, hi, o)"""
             )
         elif stays == "stays":
+            # a row's stays of a bin as text (float8 prints shortest-exact, and
+            # is read back to the same double): one row per bin, not per stay
             rows = SQL(
                 """SELECT s.from_step_id, s.transition_id, s.owner_id, s.team_id, s.company_id, s.date_min,
-                          b.bin + 1, 1, v.days, v.days, 1
+                          b.bin + 1, 1, NULL::float8,
+                          array_to_string(s.stay_days[COALESCE(s.stay_bin_ends[b.o - 1], 0) + 1:b.hi], ','), 1
                      FROM crm_sales_process_log_summary s,
-                          unnest(s.stay_bins, s.stay_bin_ends) WITH ORDINALITY AS b(bin, hi, o),
-                          unnest(s.stay_days[COALESCE(s.stay_bin_ends[b.o - 1], 0) + 1:b.hi]) AS v(days)"""
+                          unnest(s.stay_bins, s.stay_bin_ends) WITH ORDINALITY AS b(bin, hi, o)"""
             )
         else:
             rows = SQL(
@@ -159,7 +161,8 @@ class CrmSalesProcessStepTimeReport(models.Model):
                 read,
                 SQL(
                     f"""log.from_step_id, log.transition_id, log.owner_id, log.team_id, log.company_id,
-                        log.date, {stay_bin(days)} + 1, 1, {days}, {days}, (log.date_from_step IS NOT NULL)::int"""
+                        log.date, {stay_bin(days)} + 1, 1, {days}, {days}{"::text" if stays == "stays" else ""},
+                        (log.date_from_step IS NOT NULL)::int"""
                 ),
                 SQL(report._leaves_step("log")),
             ),
@@ -171,7 +174,8 @@ class CrmSalesProcessStepTimeReport(models.Model):
 
     def _summary_select(self, aggregate_spec, query):
         if aggregate_spec == "days:array_agg":
-            return SQL("array_agg(%s)", SQL.identifier(self._table, "days"))
+            # the stays of the rows of the cell, as text (see _summary_query)
+            return SQL("string_agg(%s, ',')", SQL.identifier(self._table, "days"))
         return super()._summary_select(aggregate_spec, query)
 
     # -- the percentiles ---------------------------------------------------------
@@ -250,7 +254,9 @@ class CrmSalesProcessStepTimeReport(models.Model):
         # the stays of those bins only, each cell's sorted once
         stays = by_cell(self._read_stays("stays", [*domain, ("stay_bin", "in", needed)], finest, "days:array_agg"))
         ordered = {
-            key: sorted(day for days in stays[key] for day in days)
+            key: sorted(
+                day for days in stays[key] for day in (map(float, days.split(",")) if isinstance(days, str) else days)
+            )
             for key in {(index, cell, bin_) for (index, cell, __), (ranks, __) in located.items() for bin_, __ in ranks}
         }
         result = [{} for __ in grouping_sets]
