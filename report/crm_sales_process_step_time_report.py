@@ -182,7 +182,7 @@ class CrmSalesProcessStepTimeReport(models.Model):
 
     @api.model
     def _read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None):
-        wanted = self._percentiles_wanted(aggregates, having, order)
+        wanted = self._percentiles_wanted(domain, groupby, aggregates, having, order)
         if not wanted or offset or limit:
             return super()._read_group(domain, groupby, aggregates, having, offset, limit, order)
         rest = [spec for spec in aggregates if spec not in wanted] or ["__count"]
@@ -192,7 +192,8 @@ class CrmSalesProcessStepTimeReport(models.Model):
 
     @api.model
     def _read_grouping_sets(self, domain, grouping_sets, aggregates=(), order=None):
-        wanted = self._percentiles_wanted(aggregates, (), order)
+        groupby = list(unique(spec for grouping_set in grouping_sets for spec in grouping_set))
+        wanted = self._percentiles_wanted(domain, groupby, aggregates, (), order)
         if not wanted:
             return super()._read_grouping_sets(domain, grouping_sets, aggregates, order)
         rest = [spec for spec in aggregates if spec not in wanted] or ["__count"]
@@ -203,18 +204,18 @@ class CrmSalesProcessStepTimeReport(models.Model):
             for groupby, rows, cells in zip(grouping_sets, results, percentiles, strict=True)
         ]
 
-    def _percentiles_wanted(self, aggregates, having, order):
-        """The percentile aggregates of a read that _percentiles can take
-        (not when the groups are filtered or sorted by one of them, nor when
-        the log itself is asked for: then PostgreSQL's percentile_cont)."""
-        if self.env.context.get("crm_sales_process_read_log"):
-            return []
+    def _percentiles_wanted(self, domain, groupby, aggregates, having, order):
+        """The percentile aggregates of a read that _percentiles takes: when
+        the summary answers it (the log's view of a few stays, a salesman's,
+        sorts them faster with PostgreSQL's percentile_cont), and the groups
+        are not filtered or sorted by one of them."""
         wanted = [spec for spec in aggregates if spec.partition(":")[0] in PERCENTILES and spec.endswith(":avg")]
         terms = [str(item[0]) for item in having or () if isinstance(item, (list, tuple))]
         terms += [part.strip().split(" ")[0] for part in (order or "").split(",")]
-        if any(term.partition(":")[0] in PERCENTILES for term in terms):
+        if not wanted or any(term.partition(":")[0] in PERCENTILES for term in terms):
             return []
-        return wanted
+        rest = [spec for spec in aggregates if spec not in wanted]
+        return wanted if self._summary_read(domain, groupby, rest, (), None) else []
 
     @staticmethod
     def _with_percentiles(row, size, aggregates, rest, cells):
@@ -317,7 +318,8 @@ class CrmSalesProcessStepTimeReport(models.Model):
         self.env.cr.execute(SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), SQL(self._query())))
 
     def _read_group_select(self, aggregate_spec, query):
-        # the groups filtered or sorted by a percentile (see _percentiles_wanted)
+        # the log's view, and the groups filtered or sorted by a percentile
+        # (see _percentiles_wanted)
         fname, __, func = aggregate_spec.partition(":")
         if fname in PERCENTILES and func == "avg" and not self._summary_reading():
             return SQL(
