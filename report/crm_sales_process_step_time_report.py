@@ -25,6 +25,11 @@ STUCK_MIN_STAYS = 5
 _STAYS = contextvars.ContextVar("crm_sales_process_stays", default=None)
 
 
+def _plain(key):
+    """A group's key with its records as ids: hashed many times over."""
+    return tuple(value.id if isinstance(value, models.BaseModel) else value for value in key)
+
+
 class CrmSalesProcessStepTimeReport(models.Model):
     """Time in Step: one row per completed stay of a process in a step,
     from the log line that ended it (the owner and channel of that moment,
@@ -220,7 +225,7 @@ class CrmSalesProcessStepTimeReport(models.Model):
     @staticmethod
     def _with_percentiles(row, size, aggregates, rest, cells):
         figures = dict(zip(rest, row[size:], strict=True))
-        values, __ = cells.get(row[:size], ({}, 0))
+        values, __ = cells.get(_plain(row[:size]), ({}, 0))
         for spec in aggregates:
             if spec not in figures:
                 figures[spec] = values.get(PERCENTILES[spec.partition(":")[0]])
@@ -229,17 +234,21 @@ class CrmSalesProcessStepTimeReport(models.Model):
     @api.model
     def _percentiles(self, domain, grouping_sets):
         """[{cell: ({fraction: value}, stays)}] for each grouping set: the
-        percentiles of PERCENTILES of the stays of every cell, and how many
-        stays of a known length it holds."""
+        percentiles of PERCENTILES of the stays of every cell (its key with
+        ids for records, see _plain), and how many stays of a known length
+        it holds."""
         finest = list(unique(spec for groupby in grouping_sets for spec in groupby))
         domain = [*domain, ("stay_bin", ">", 0)]  # a stay of unknown length has no bin, no rank
+
+        positions = [[finest.index(spec) for spec in groupby] for groupby in grouping_sets]
 
         def by_cell(rows):
             """{(set index, cell, bin): [value]} of rows read by the finest cells and bin"""
             cells = defaultdict(list)
             for *key, bin_, value in rows:
-                for index, groupby in enumerate(grouping_sets):
-                    cells[index, tuple(key[finest.index(spec)] for spec in groupby), bin_].append(value)
+                key = _plain(key)
+                for index, indexes in enumerate(positions):
+                    cells[index, tuple(key[i] for i in indexes), bin_].append(value)
             return cells
 
         # how many stays each cell holds in each bin, then where the ranks are
@@ -252,12 +261,14 @@ class CrmSalesProcessStepTimeReport(models.Model):
             for fraction in set(PERCENTILES.values())
         }
         needed = sorted({bin_ for ranks, __ in located.values() for bin_, __ in ranks})
-        # the stays of those bins only, each cell's sorted once
-        stays = by_cell(self._read_stays("stays", [*domain, ("stay_bin", "in", needed)], finest, "days:array_agg"))
+        # the stays of those bins only (read once each), each cell's sorted once
+        taken = [
+            (*key, [float(day) for day in days.split(",")] if isinstance(days, str) else days)
+            for *key, days in self._read_stays("stays", [*domain, ("stay_bin", "in", needed)], finest, "days:array_agg")
+        ]
+        stays = by_cell(taken)
         ordered = {
-            key: sorted(
-                day for days in stays[key] for day in (map(float, days.split(",")) if isinstance(days, str) else days)
-            )
+            key: sorted(day for days in stays[key] for day in days)
             for key in {(index, cell, bin_) for (index, cell, __), (ranks, __) in located.items() for bin_, __ in ranks}
         }
         result = [{} for __ in grouping_sets]
@@ -308,8 +319,8 @@ class CrmSalesProcessStepTimeReport(models.Model):
         report = self.sudo().with_context(tz=False)
         [cells] = report._percentiles([("step_id", "in", list(step_ids))], [["step_id"]])
         return {
-            step.id: values[PERCENTILES["days_p90"]]
-            for (step,), (values, stays) in cells.items()
+            step_id: values[PERCENTILES["days_p90"]]
+            for (step_id,), (values, stays) in cells.items()
             if stays >= STUCK_MIN_STAYS
         }
 

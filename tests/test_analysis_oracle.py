@@ -50,10 +50,11 @@ from .common import SalesProcessCase
 
 _logger = logging.getLogger(__name__)
 
-# Enough for every run to see, besides the demo's, generated histories of
-# every shape (the journeys bug shows in the first one: any open process
-# of the installed workflow); about 3 s each.
-EXAMPLES = 25
+# Enough for every run to see, besides the demo's, histories of every shape
+# (the assertions after the examples say so); about 3 s each. The journeys
+# bug of issue 16 fails the first one: any open process of the installed
+# workflow (the demo's, and the histories') showed as lost or disqualified.
+EXAMPLES = 20
 
 SETTINGS = settings(
     max_examples=EXAMPLES,
@@ -907,15 +908,11 @@ class TestAnalysisOracle(SalesProcessCase):
         return fields.Datetime.now()  # as the Stuck flag takes it
 
     def _compare_all(self, data, cut, phase):
-        import time  # DEV
-
-        t0 = time.perf_counter()  # DEV
         self.env.invalidate_all()
         oracle = Oracle(self.env)
         self._compare_reports(data, oracle, cut, phase)
         self._compare_funnel(data, oracle, cut)
         self._compare_stuck(oracle)
-        self.stats["t_compare"] += time.perf_counter() - t0  # DEV
 
     def test_reports_agree_with_the_oracle(self):
         Summary = self.env["crm.sales.process.log.summary"].sudo()
@@ -928,7 +925,7 @@ class TestAnalysisOracle(SalesProcessCase):
                 self.moved = False
                 Summary._unfold_all()
                 begin = self.env.cr.now() - datetime.timedelta(days=data.draw(st.integers(120, 420), label="begin"))
-                clock = self._history(data, begin, data.draw(st.integers(3, 9), label="rounds"))
+                clock = self._history(data, begin, data.draw(st.integers(3, 7), label="rounds"))
                 cut = begin + (clock - begin) / 2
                 self._compare_all(data, cut, "nothing folded")
                 Summary._fold(before=cut)
@@ -945,7 +942,6 @@ class TestAnalysisOracle(SalesProcessCase):
 
         example()
         _logger.info("Analysis oracle: %s", dict(sorted(self.stats.items())))
-        open("/tmp/i16/stats.txt", "w").write(repr(dict(sorted(self.stats.items()))))  # DEV
         # the histories did reach every transition, batches, moves and owners
         # changed, and the comparisons ran: the oracle was not checked in vain
         for what in (
