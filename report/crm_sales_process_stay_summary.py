@@ -35,12 +35,16 @@ class CrmSalesProcessStaySummary(models.Model):
     _order = "id"
 
     step_id = fields.Many2one("crm.sales.process.step", ondelete="restrict", readonly=True)
-    entry_transition_id = fields.Many2one("crm.sales.process.transition", ondelete="restrict", readonly=True)
-    transition_id = fields.Many2one("crm.sales.process.transition", ondelete="restrict", readonly=True)
+    entry_transition_id = fields.Many2one(
+        "crm.sales.process.transition", string="Entered By", ondelete="restrict", readonly=True
+    )
+    transition_id = fields.Many2one(
+        "crm.sales.process.transition", string="Left By", ondelete="restrict", readonly=True
+    )
     owner_id = fields.Many2one("res.users", readonly=True)
     team_id = fields.Many2one("crm.team", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
-    is_reentry = fields.Boolean(readonly=True)
+    is_reentry = fields.Boolean("Re-entry", readonly=True)
     # the stays that began on a day, or in a month that was over when they
     # ended: the day rows of the stays that ended in a month fold again by
     # month once it is over (see _fold)
@@ -48,7 +52,7 @@ class CrmSalesProcessStaySummary(models.Model):
     # the first and the last date its stays began, and the last they ended
     date_min = fields.Datetime(readonly=True)
     date_max = fields.Datetime(readonly=True)
-    date_left_max = fields.Datetime(readonly=True)
+    date_left_max = fields.Datetime("Last Left", readonly=True)
     line_count = fields.Integer(readonly=True)
     days_sum = fields.Float(readonly=True)
     days_count = fields.Integer(readonly=True)
