@@ -472,11 +472,13 @@ class CrmSalesProcessReport(models.Model):
             # a line of any other company? (the companies are few: a probe of
             # the index of the lines' company each)
             self.env.cr.execute(
-                """SELECT 1 FROM crm_sales_process_log
-                    WHERE company_id IN (SELECT id FROM res_company WHERE id != ALL(%s)) LIMIT 1""",
+                """SELECT EXISTS (SELECT 1 FROM res_company company
+                                   WHERE company.id != ALL(%s) AND EXISTS (
+                                         SELECT 1 FROM crm_sales_process_log log
+                                          WHERE log.company_id = company.id))""",
                 [[company for company in domain.value if company]],
             )
-            return None if self.env.cr.fetchone() else Domain.TRUE
+            return None if self.env.cr.fetchone()[0] else Domain.TRUE
         return None
 
     @api.model
