@@ -12,6 +12,11 @@ from .crm_sales_process_report import days_between
 # measure -> fraction of percentile_cont
 PERCENTILES = {"days_median": 0.5, "days_p90": 0.9}
 
+# Up to this many stays in a read, _percentiles reads them with their counts
+# at once (a query less); beyond, it counts them first, then reads the stays
+# of only the bins that hold the ranks wanted.
+ONE_READ_STAYS = 100_000
+
 # A step's 90th percentile says when a process is stuck there only once
 # enough stays have ended in it: over two or three stays, or stays of a few
 # seconds (a step that processes are moved through at once), it would flag
@@ -117,8 +122,9 @@ class CrmSalesProcessStepTimeReport(models.Model):
 
     def _summary_query(self, read):
         """The summary rows and the lines they do not stand for: each row as
-        it is (``__lines`` stays), or one row per bin of its stays (while
-        _percentiles counts them), or one per stay (while it takes them)."""
+        it is (``__lines`` stays), or one row per bin of its stays, counted
+        (while _percentiles counts them), and with them as text (while it
+        takes them)."""
         report = self.env["crm.sales.process.report"]
         days = days_between("log.date_from_step", "log.date")
         stays = _STAYS.get()
@@ -134,7 +140,7 @@ class CrmSalesProcessStepTimeReport(models.Model):
             # is read back to the same double): one row per bin, not per stay
             rows = SQL(
                 """SELECT s.from_step_id, s.transition_id, s.owner_id, s.team_id, s.company_id, s.date_min,
-                          b.bin + 1, 1, NULL::float8,
+                          b.bin + 1, b.hi - COALESCE(s.stay_bin_ends[b.o - 1], 0), NULL::float8,
                           array_to_string(s.stay_days[COALESCE(s.stay_bin_ends[b.o - 1], 0) + 1:b.hi], ','), 1
                      FROM crm_sales_process_log_summary s,
                           unnest(s.stay_bins, s.stay_bin_ends) WITH ORDINALITY AS b(bin, hi, o)"""
@@ -192,7 +198,7 @@ class CrmSalesProcessStepTimeReport(models.Model):
             return super()._read_group(domain, groupby, aggregates, having, offset, limit, order)
         rest = [spec for spec in aggregates if spec not in wanted] or ["__count"]
         rows = super()._read_group(domain, groupby, rest, having, offset, limit, order)
-        [cells] = self._percentiles(domain, [groupby])
+        [cells] = self._percentiles(domain, [groupby], self._stays_read([groupby], rest, [rows]))
         return [self._with_percentiles(row, len(groupby), aggregates, rest, cells) for row in rows]
 
     @api.model
@@ -203,7 +209,7 @@ class CrmSalesProcessStepTimeReport(models.Model):
             return super()._read_grouping_sets(domain, grouping_sets, aggregates, order)
         rest = [spec for spec in aggregates if spec not in wanted] or ["__count"]
         results = super()._read_grouping_sets(domain, grouping_sets, rest, order)
-        percentiles = self._percentiles(domain, grouping_sets)
+        percentiles = self._percentiles(domain, grouping_sets, self._stays_read(grouping_sets, rest, results))
         return [
             [self._with_percentiles(row, len(groupby), aggregates, rest, cells) for row in rows]
             for groupby, rows, cells in zip(grouping_sets, results, percentiles, strict=True)
@@ -223,6 +229,14 @@ class CrmSalesProcessStepTimeReport(models.Model):
         return wanted if self._summary_read(domain, groupby, rest, (), None) else []
 
     @staticmethod
+    def _stays_read(grouping_sets, rest, results):
+        """How many stays a read holds, from its results, or None."""
+        if "__count" not in rest:
+            return None
+        column = len(grouping_sets[0]) + rest.index("__count")
+        return sum(row[column] for row in results[0])
+
+    @staticmethod
     def _with_percentiles(row, size, aggregates, rest, cells):
         figures = dict(zip(rest, row[size:], strict=True))
         values, __ = cells.get(_plain(row[:size]), ({}, 0))
@@ -232,45 +246,55 @@ class CrmSalesProcessStepTimeReport(models.Model):
         return (*row[:size], *(figures[spec] for spec in aggregates))
 
     @api.model
-    def _percentiles(self, domain, grouping_sets):
+    def _percentiles(self, domain, grouping_sets, stays=None):
         """[{cell: ({fraction: value}, stays)}] for each grouping set: the
         percentiles of PERCENTILES of the stays of every cell (its key with
         ids for records, see _plain), and how many stays of a known length
-        it holds."""
+        it holds. ``stays``: how many stays the read holds, when known (up
+        to ONE_READ_STAYS, their counts and the stays themselves are read
+        at once: one query less, a few stays more)."""
         finest = list(unique(spec for groupby in grouping_sets for spec in groupby))
         domain = [*domain, ("stay_bin", ">", 0)]  # a stay of unknown length has no bin, no rank
-
         positions = [[finest.index(spec) for spec in groupby] for groupby in grouping_sets]
+        cells_of = {}  # finest key -> its cell in each grouping set
 
-        def by_cell(rows):
-            """{(set index, cell, bin): [value]} of rows read by the finest cells and bin"""
-            cells = defaultdict(list)
-            for *key, bin_, value in rows:
-                key = _plain(key)
-                for index, indexes in enumerate(positions):
-                    cells[index, tuple(key[i] for i in indexes), bin_].append(value)
-            return cells
+        def cells(key):
+            if key not in cells_of:
+                cells_of[key] = [tuple(key[i] for i in indexes) for indexes in positions]
+            return cells_of[key]
 
         # how many stays each cell holds in each bin, then where the ranks are
-        counts = defaultdict(dict)
-        for (index, cell, bin_), values in by_cell(self._read_stays("bins", domain, finest, "__count")).items():
-            counts[index, cell][bin_] = sum(values)
+        texts = None
+        if stays is not None and stays <= ONE_READ_STAYS:
+            read = self._read_stays("stays", domain, finest, ["__count", "days:array_agg"])
+            texts = {(_plain(key), bin_): days for *key, bin_, __, days in read}
+            read = [(*key, bin_, count) for *key, bin_, count, __ in read]
+        else:
+            read = self._read_stays("bins", domain, finest, ["__count"])
+        counts = defaultdict(lambda: defaultdict(int))
+        for *key, bin_, count in read:
+            for index, cell in enumerate(cells(_plain(key))):
+                counts[index, cell][bin_] += count
         located = {
             (index, cell, fraction): self._locate(bins, fraction)
             for (index, cell), bins in counts.items()
             for fraction in set(PERCENTILES.values())
         }
-        needed = sorted({bin_ for ranks, __ in located.values() for bin_, __ in ranks})
-        # the stays of those bins only (read once each), each cell's sorted once
-        taken = [
-            (*key, [float(day) for day in days.split(",")] if isinstance(days, str) else days)
-            for *key, days in self._read_stays("stays", [*domain, ("stay_bin", "in", needed)], finest, "days:array_agg")
-        ]
-        stays = by_cell(taken)
-        ordered = {
-            key: sorted(day for days in stays[key] for day in days)
-            for key in {(index, cell, bin_) for (index, cell, __), (ranks, __) in located.items() for bin_, __ in ranks}
-        }
+        needed = {(index, cell, bin_) for (index, cell, __), (ranks, __) in located.items() for bin_, __ in ranks}
+        if texts is None:
+            # the stays of those bins only
+            bins = sorted({bin_ for __, __, bin_ in needed})
+            read = self._read_stays("stays", [*domain, ("stay_bin", "in", bins)], finest, ["days:array_agg"])
+            texts = {(_plain(key), bin_): days for *key, bin_, days in read}
+        # each finest cell's stays of a bin read back once, each cell's sorted once
+        gathered = defaultdict(list)
+        for (key, bin_), days in texts.items():
+            wanted = [(index, cell, bin_) for index, cell in enumerate(cells(key)) if (index, cell, bin_) in needed]
+            if wanted:
+                days = list(map(float, days.split(","))) if isinstance(days, str) else days
+                for target in wanted:
+                    gathered[target].extend(days)
+        ordered = {target: sorted(days) for target, days in gathered.items()}
         result = [{} for __ in grouping_sets]
         for (index, cell), bins in counts.items():
             values = {}
@@ -282,12 +306,12 @@ class CrmSalesProcessStepTimeReport(models.Model):
             result[index][cell] = values, sum(bins.values())
         return result
 
-    def _read_stays(self, mode, domain, finest, aggregate):
-        """The read of ``aggregate`` by the finest cells and bin, over rows of
+    def _read_stays(self, mode, domain, finest, aggregates):
+        """The read of ``aggregates`` by the finest cells and bin, over rows of
         bins or of stays (``mode``)."""
         token = _STAYS.set(mode)
         try:
-            rows = super()._read_group(domain, [*finest, "stay_bin"], [aggregate])
+            rows = super()._read_group(domain, [*finest, "stay_bin"], aggregates)
         finally:
             _STAYS.reset(token)
         return rows

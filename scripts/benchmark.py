@@ -389,7 +389,7 @@ class Bench:
         the grouping sets of its rows and columns (as the manager, or as the
         user of ``env``)."""
         Model = (env or self.menv)[model]
-        sets = [[], rows, cols, rows + cols]
+        sets = [list(grouping) for grouping in dict.fromkeys(map(tuple, [[], rows, cols, rows + cols]))]
         return lambda: Model.formatted_read_grouping_sets(domain, sets, measures)
 
     def goal_pivots(self, env=None):
@@ -436,7 +436,7 @@ class Bench:
         with the Pipeline Analysis pivot of the same user."""
         pipeline, facts, percentiles = self.goal_pivots(env)
         Report = env["crm.sales.process.report"]
-        # the funnel opens on the action's default filter, the last twelve months
+        # the funnel and Time in Step open on the action's default filter, the last twelve months
         today = datetime.date.today()
         trailing = [
             ("date", ">=", str(today.replace(year=today.year - 1))),
@@ -445,6 +445,14 @@ class Bench:
         return pipeline, {
             "analysis pivot, step x month": facts,
             "time in step pivot (median, p90), step x month": percentiles,
+            "time in step pivot, step, last 12 months (as it opens)": self.pivot(
+                "crm.sales.process.step.time.report",
+                [("date_left", *term[1:]) for term in trailing],
+                ["step_id"],
+                [],
+                ["stay_count:sum", "days:avg", "days_median:avg", "days_p90:avg"],
+                env,
+            ),
             "funnel, last 12 months (as it opens)": lambda: Report.get_funnel_data(trailing),
             "funnel of every process": lambda: Report.get_funnel_data([]),
             "step visits pivot, step x month entered": self.pivot(
