@@ -128,11 +128,40 @@ class CrmSalesProcessVisitReport(models.Model):
 
     def _summary_query(self, read):
         """The completed stays of the summary rows and those read line by
-        line (``log.n`` stays each), and the current stays (the processes)."""
+        line (``log.n`` stays each), and the current stays: the processes,
+        grouped by what a summary row holds and the local period the read
+        groups by (each group within one, dated by its first stay), or one
+        by one when the read compares their dates with others."""
         leaves = self.env["crm.sales.process.report"]._leaves_step("log")
         days = days_between("log.date_from_step", "log.date")
+        since = days_between("process.date_step", "now() AT TIME ZONE 'UTC'")
+        if read.cuts:
+            current = SQL(
+                f"""SELECT process.step_id, process.step_transition_id, NULL, process.user_id, process.team_id,
+                           process.company_id, process.date_step, 'current', COALESCE(process.step_reentry, FALSE),
+                           1, {since}, 1
+                      FROM crm_sales_process process
+                     WHERE process.date_started IS NOT NULL"""
+            )
+        else:
+            period = SQL("NULL::timestamp")
+            if read.period:
+                local = SQL("process.date_step")
+                if read.tz:
+                    local = SQL("timezone(%s, timezone('UTC', process.date_step))", read.tz)
+                period = SQL("date_trunc(%s, %s)", read.period, local)
+            current = SQL(
+                f"""SELECT process.step_id, process.step_transition_id, NULL, process.user_id, process.team_id,
+                           process.company_id, min(process.date_step), 'current',
+                           COALESCE(process.step_reentry, FALSE), count(*), sum({since}), count({since})
+                      FROM crm_sales_process process
+                     WHERE process.date_started IS NOT NULL
+                     GROUP BY process.step_id, process.step_transition_id, process.user_id, process.team_id,
+                              process.company_id, COALESCE(process.step_reentry, FALSE), %s""",
+                period,
+            )
         return SQL(
-            f"""
+            """
             SELECT step.workflow_id, f.step_id, f.entry_transition_id, f.exit_transition_id, f.owner_id,
                    f.team_id, f.company_id, f.date_entered, f.state, COALESCE(step.is_final, FALSE) AS is_final,
                    f.is_reentry, f.n AS __lines, CASE WHEN f.is_reentry THEN f.n ELSE 0 END AS reentry_count,
@@ -146,11 +175,7 @@ class CrmSalesProcessVisitReport(models.Model):
                 UNION ALL
                 %s
                 UNION ALL
-                SELECT process.step_id, process.step_transition_id, NULL, process.user_id, process.team_id,
-                       process.company_id, process.date_step, 'current', COALESCE(process.step_reentry, FALSE),
-                       1, {days_between("process.date_step", "now() AT TIME ZONE 'UTC'")}, 1
-                  FROM crm_sales_process process
-                 WHERE process.date_started IS NOT NULL
+                %s
               ) f
               JOIN crm_sales_process_step step ON step.id = f.step_id
             """,
@@ -165,6 +190,7 @@ class CrmSalesProcessVisitReport(models.Model):
                 ),
                 SQL(leaves),
             ),
+            current,
         )
 
     def init(self):
