@@ -127,20 +127,25 @@ class CrmSalesProcessLogSummary(models.Model):
     line_count = fields.Integer(readonly=True)
     days_sum = fields.Float(readonly=True, help="Sum of the days each line's process had been in its From Step.")
     days_count = fields.Integer(readonly=True, help="Lines whose days in the From Step are known.")
-    # Not Odoo fields (Odoo has no array field; init() adds them): the days
-    # of the stays the lines ended, sorted, without the unknown ones; the bins
-    # present among them, ascending; and where each bin ends in stay_days.
+    # Not Odoo fields (Odoo has no array field; init() adds them): the bins
+    # of days (STAY_BIN_EDGES) of the stays the lines ended, the unknown ones
+    # left out, ascending; how many stays each bin holds; and the stays of
+    # each bin as text, sorted ("1.25,1.5"): float8 prints shortest-exact and
+    # is read back to the same double, once at the fold rather than at every
+    # read of a percentile.
 
     def init(self):
-        # EXTERNAL: the stays are not compressed, a percentile reads slices
-        # of many rows and decompressing them would cost more than the disk
+        # EXTERNAL: the stays are not compressed, a percentile reads those of
+        # many rows and decompressing them would cost more than the disk
         self.env.cr.execute(
             """
             ALTER TABLE crm_sales_process_log_summary
-                ADD COLUMN IF NOT EXISTS stay_days float8[],
+                DROP COLUMN IF EXISTS stay_days,
+                DROP COLUMN IF EXISTS stay_bin_ends,
                 ADD COLUMN IF NOT EXISTS stay_bins int[],
-                ADD COLUMN IF NOT EXISTS stay_bin_ends int[];
-            ALTER TABLE crm_sales_process_log_summary ALTER COLUMN stay_days SET STORAGE EXTERNAL;
+                ADD COLUMN IF NOT EXISTS stay_bin_counts int[],
+                ADD COLUMN IF NOT EXISTS stay_bin_days text[];
+            ALTER TABLE crm_sales_process_log_summary ALTER COLUMN stay_bin_days SET STORAGE EXTERNAL;
             """
         )
 
@@ -213,15 +218,16 @@ class CrmSalesProcessLogSummary(models.Model):
                 INSERT INTO crm_sales_process_log_summary (
                     id, period, transition_id, from_step_id, to_step_id, owner_id, team_id, company_id,
                     record_origin, date_min, date_max, line_count, days_sum, days_count,
-                    stay_days, stay_bins, stay_bin_ends)
+                    stay_bins, stay_bin_counts, stay_bin_days)
                 SELECT grp.id, grp.period, grp.transition_id, grp.from_step_id, grp.to_step_id, grp.owner_id,
                        grp.team_id, grp.company_id, grp.record_origin, grp.date_min, grp.date_max,
-                       grp.line_count, grp.days_sum, grp.days_count, grp.stay_days, bins.bins, bins.ends
+                       grp.line_count, grp.days_sum, grp.days_count, bins.bins, bins.counts, bins.days
                   FROM grp
                   LEFT JOIN LATERAL (
-                        SELECT array_agg(bin ORDER BY bin) AS bins, array_agg(e ORDER BY bin) AS ends
-                          FROM (SELECT %(bin)s AS bin, max(o)::int AS e
-                                  FROM unnest(grp.stay_days) WITH ORDINALITY AS u(v, o)
+                        SELECT array_agg(bin ORDER BY bin) AS bins, array_agg(n ORDER BY bin) AS counts,
+                               array_agg(days ORDER BY bin) AS days
+                          FROM (SELECT %(bin)s AS bin, count(*)::int AS n, string_agg(v::text, ',' ORDER BY v) AS days
+                                  FROM unnest(grp.stay_days) AS u(v)
                                  GROUP BY 1) b
                   ) bins ON TRUE
             )

@@ -131,19 +131,18 @@ class CrmSalesProcessStepTimeReport(models.Model):
         if stays == "bins":
             rows = SQL(
                 """SELECT s.from_step_id, s.transition_id, s.owner_id, s.team_id, s.company_id, s.date_min,
-                          b.bin + 1, b.hi - COALESCE(s.stay_bin_ends[b.o - 1], 0), NULL::float8, NULL::float8, 0
+                          b.bin + 1, b.n, NULL::float8, NULL, 0
                      FROM crm_sales_process_log_summary s,
-                          unnest(s.stay_bins, s.stay_bin_ends) WITH ORDINALITY AS b(bin, hi, o)"""
+                          unnest(s.stay_bins, s.stay_bin_counts) AS b(bin, n)"""
             )
         elif stays == "stays":
-            # a row's stays of a bin as text (float8 prints shortest-exact, and
-            # is read back to the same double): one row per bin, not per stay
+            # a row's stays of a bin as text (see the summary's stay_bin_days):
+            # one row per bin, not per stay
             rows = SQL(
                 """SELECT s.from_step_id, s.transition_id, s.owner_id, s.team_id, s.company_id, s.date_min,
-                          b.bin + 1, b.hi - COALESCE(s.stay_bin_ends[b.o - 1], 0), NULL::float8,
-                          array_to_string(s.stay_days[COALESCE(s.stay_bin_ends[b.o - 1], 0) + 1:b.hi], ','), 1
+                          b.bin + 1, b.n, NULL::float8, b.days, 1
                      FROM crm_sales_process_log_summary s,
-                          unnest(s.stay_bins, s.stay_bin_ends) WITH ORDINALITY AS b(bin, hi, o)"""
+                          unnest(s.stay_bins, s.stay_bin_counts, s.stay_bin_days) AS b(bin, n, days)"""
             )
         else:
             rows = SQL(
@@ -163,7 +162,8 @@ class CrmSalesProcessStepTimeReport(models.Model):
                 %s
               ) f (step_id, transition_id, owner_id, team_id, company_id, date_left, stay_bin, n, days_sum, days,
                    days_count)
-              JOIN crm_sales_process_step step ON step.id = f.step_id
+              -- a left join: PostgreSQL leaves it out when the read does not use the workflow
+              LEFT JOIN crm_sales_process_step step ON step.id = f.step_id
             """,
             rows,
             SQL(report._leaves_step("s")),
@@ -254,9 +254,12 @@ class CrmSalesProcessStepTimeReport(models.Model):
         to ONE_READ_STAYS, their counts and the stays themselves are read
         at once: one query less, a few stays more)."""
         finest = list(unique(spec for groupby in grouping_sets for spec in groupby))
-        domain = [*domain, ("stay_bin", ">", 0)]  # a stay of unknown length has no bin, no rank
         positions = [[finest.index(spec) for spec in groupby] for groupby in grouping_sets]
+        relational = [self._fields[spec.partition(":")[0]].relational for spec in finest]
         cells_of = {}  # finest key -> its cell in each grouping set
+
+        def plain(key):
+            return tuple(value.id if record else value for value, record in zip(key, relational, strict=True))
 
         def cells(key):
             if key not in cells_of:
@@ -264,16 +267,17 @@ class CrmSalesProcessStepTimeReport(models.Model):
             return cells_of[key]
 
         # how many stays each cell holds in each bin, then where the ranks are
+        # (a stay of unknown length has no bin: no rank either)
         texts = None
         if stays is not None and stays <= ONE_READ_STAYS:
             read = self._read_stays("stays", domain, finest, ["__count", "days:array_agg"])
-            texts = {(_plain(key), bin_): days for *key, bin_, __, days in read}
-            read = [(*key, bin_, count) for *key, bin_, count, __ in read]
+            texts = {(plain(key), bin_): days for *key, bin_, __, days in read if bin_}
+            read = [(*key, bin_, count) for *key, bin_, count, __ in read if bin_]
         else:
-            read = self._read_stays("bins", domain, finest, ["__count"])
+            read = [row for row in self._read_stays("bins", domain, finest, ["__count"]) if row[-2]]
         counts = defaultdict(lambda: defaultdict(int))
         for *key, bin_, count in read:
-            for index, cell in enumerate(cells(_plain(key))):
+            for index, cell in enumerate(cells(plain(key))):
                 counts[index, cell][bin_] += count
         located = {
             (index, cell, fraction): self._locate(bins, fraction)
@@ -285,7 +289,7 @@ class CrmSalesProcessStepTimeReport(models.Model):
             # the stays of those bins only
             bins = sorted({bin_ for __, __, bin_ in needed})
             read = self._read_stays("stays", [*domain, ("stay_bin", "in", bins)], finest, ["days:array_agg"])
-            texts = {(_plain(key), bin_): days for *key, bin_, days in read}
+            texts = {(plain(key), bin_): days for *key, bin_, days in read if bin_}
         # each finest cell's stays of a bin read back once, each cell's sorted once
         gathered = defaultdict(list)
         for (key, bin_), days in texts.items():
