@@ -83,6 +83,24 @@ GRANULARITY_PERIODS = {
 }
 
 
+def delete_rows_of_lines(summary, marker, where):
+    """Delete the rows of ``summary`` (a model) that fold a log line
+    matching the SQL condition ``where`` (alias ``log``), linked to its row
+    by its column ``marker``; the database sets the lines' marker null."""
+    summary.env.cr.execute(
+        SQL(
+            "DELETE FROM %s WHERE id IN (SELECT %s FROM crm_sales_process_log log WHERE %s IS NOT NULL AND %s)",
+            SQL.identifier(summary._table),
+            SQL.identifier("log", marker),
+            SQL.identifier("log", marker),
+            where,
+        )
+    )
+    if summary.env.cr.rowcount:
+        summary.env["crm.sales.process.log"].invalidate_model([marker])
+        summary.invalidate_model()
+
+
 class SummaryRead(NamedTuple):
     """A read_group answered from the summary: for which model, in which time
     zone its dates are grouped, the dates its domain compares with, and the
@@ -297,19 +315,7 @@ class CrmSalesProcessLogSummary(models.Model):
         folded anew by the next fold. For what rewrites or deletes lines:
         a row must never count a line that is no longer what it was."""
         self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                """
-            DELETE FROM crm_sales_process_log_summary
-             WHERE id IN (SELECT log.summary_id FROM crm_sales_process_log log
-                           WHERE log.summary_id IS NOT NULL AND %s)
-            """,
-                where,
-            )
-        )
-        if self.env.cr.rowcount:
-            self.env["crm.sales.process.log"].invalidate_model(["summary_id"])
-            self.invalidate_model()
+        delete_rows_of_lines(self, "summary_id", where)
         self.env["crm.sales.process.stay.summary"]._unfold_lines(where)
 
     @api.model

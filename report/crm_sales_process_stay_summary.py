@@ -6,7 +6,7 @@ from datetime import datetime
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from .crm_sales_process_log_summary import days_between
+from .crm_sales_process_log_summary import days_between, delete_rows_of_lines
 
 _logger = logging.getLogger(__name__)
 
@@ -139,16 +139,4 @@ class CrmSalesProcessStaySummary(models.Model):
     def _unfold_lines(self, where):
         """Delete the rows that fold a line matching the SQL condition
         ``where`` (alias ``log``): their stays are read one by one again."""
-        self.env.cr.execute(
-            SQL(
-                """
-            DELETE FROM crm_sales_process_stay_summary
-             WHERE id IN (SELECT log.stay_summary_id FROM crm_sales_process_log log
-                           WHERE log.stay_summary_id IS NOT NULL AND %s)
-            """,
-                where,
-            )
-        )
-        if self.env.cr.rowcount:
-            self.env["crm.sales.process.log"].invalidate_model(["stay_summary_id"])
-            self.invalidate_model()
+        delete_rows_of_lines(self, "stay_summary_id", where)
