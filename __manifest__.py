@@ -3,7 +3,7 @@
     "name": "CRM Sales Processes",
     "summary": "Guided B2B sales processes: lead, disqualified lead, opportunity, "
     "developed, won, lost, as a customizable workflow on Odoo CRM",
-    "version": "19.0.1.2.0",
+    "version": "19.0.1.3.0",
     "category": "Sales/CRM",
     "license": "LGPL-3",
     "author": "crm_sales_process developers",

@@ -142,6 +142,47 @@ class CrmSalesProcess(models.Model):
         context={"active_test": False},
         help="Every lead and opportunity of the process, the closed ones included.",
     )
+    # What the analysis reads of the process's history instead of its whole
+    # log (Deal Journeys, the funnel, the current stay of Step Visits): kept
+    # by the log as each line is written (crm.sales.process.log._note_facts),
+    # flushed with the engine's own update of the process
+    date_started = fields.Datetime("Started", readonly=True, copy=False, help="When its first transition ran.")
+    first_lead_id = fields.Many2one(
+        "crm.lead",
+        string="First Record",
+        compute="_compute_first_lead_id",
+        store=True,
+        copy=False,
+        ondelete="set null",
+    )
+    first_step_id = fields.Many2one(
+        "crm.sales.process.step", string="Started In", readonly=True, copy=False, ondelete="restrict"
+    )
+    date_opportunity = fields.Datetime(
+        "Opportunity Since", readonly=True, copy=False, help="When it first entered an opportunity step."
+    )
+    date_changed = fields.Datetime(
+        "Last Change",
+        readonly=True,
+        copy=False,
+        help="When a transition last changed its step (or a move its workflow).",
+    )
+    reactivation_count = fields.Integer("Reactivations", readonly=True, copy=False)
+    reopen_count = fields.Integer("Reopens", readonly=True, copy=False)
+    steps_reached = fields.Json(
+        readonly=True, copy=False, help="The ids of the steps it has been in, in the order it first entered them."
+    )
+    step_transition_id = fields.Many2one(
+        "crm.sales.process.transition",
+        string="Entered By",
+        readonly=True,
+        copy=False,
+        ondelete="restrict",
+        help="The transition that brought it into its current step (a move to another workflow keeps it).",
+    )
+    step_reentry = fields.Boolean(
+        "Step Re-entered", readonly=True, copy=False, help="It had been in its current step before it entered it."
+    )
 
     _lead_uniq = models.Constraint("UNIQUE(lead_id)", "A lead can start only one Sales Process.")
     _opportunity_uniq = models.Constraint("UNIQUE(opportunity_id)", "An opportunity belongs to only one Sales Process.")
@@ -153,6 +194,12 @@ class CrmSalesProcess(models.Model):
                 process.current_lead_id = process.opportunity_id
             else:
                 process.current_lead_id = process.lead_id
+
+    @api.depends()
+    def _compute_first_lead_id(self):
+        # once, at the creation: the record it starts from
+        for process in self:
+            process.first_lead_id = process.lead_id or process.opportunity_id
 
     @api.depends("date_step")
     def _compute_days_in_step(self):

@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+from collections import defaultdict
+
 from odoo import api, fields, models
 from odoo.tools import SQL
 
@@ -14,8 +16,13 @@ SUMMARIZED_FIELDS = frozenset(
         "record_origin",
         "date",
         "date_from_step",
+        # and those the Step Visits summary folds (report/crm_sales_process_stay_summary.py)
+        "from_step_transition_id",
+        "from_step_reentry",
     }
 )
+# the columns of the lines the processes' facts come from (_note_facts)
+FACT_FIELDS = frozenset({"process_id", "transition_id", "from_step_id", "to_step_id", "date", "lead_id"})
 
 
 class CrmSalesProcessLog(models.Model):
@@ -55,6 +62,16 @@ class CrmSalesProcessLog(models.Model):
         readonly=True,
         help="When the process had entered the step this transition left.",
     )
+    # the stay the process was in when the line was written (in its From
+    # Step, since date_from_step): the transition that began it and whether
+    # it was a re-entry, copied from the process (Step Visits reads them)
+    from_step_transition_id = fields.Many2one(
+        "crm.sales.process.transition",
+        string="From Step Entered By",
+        ondelete="restrict",
+        readonly=True,
+    )
+    from_step_reentry = fields.Boolean("From Step Was a Re-entry", readonly=True)
     record_origin = fields.Selection(
         [("new", "First Pass"), ("reactivated", "Reactivated Lead"), ("reopened", "Reopened Deal")],
         readonly=True,
@@ -70,6 +87,18 @@ class CrmSalesProcessLog(models.Model):
     )
     # the lines not folded yet, which the analysis reads one by one
     _unsummarized_idx = models.Index("(id) WHERE summary_id IS NULL")
+    # the same for the completed stays Step Visits reads (the lines that
+    # leave a step: crm.sales.process.report._leaves_step)
+    stay_summary_id = fields.Many2one(
+        "crm.sales.process.stay.summary", ondelete="set null", readonly=True, copy=False, index="btree_not_null"
+    )
+    # the lines that change no step (a follow-up), which the processes'
+    # facts do not date (crm.sales.process.report._funnel_selection)
+    _unchanging_idx = models.Index("(date, process_id) WHERE from_step_id = to_step_id")
+    _unfolded_stays_idx = models.Index(
+        "(id) WHERE stay_summary_id IS NULL AND transition_id IS NOT NULL"
+        " AND from_step_id IS NOT NULL AND from_step_id != to_step_id"
+    )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -92,16 +121,87 @@ class CrmSalesProcessLog(models.Model):
             if "date_from_step" not in vals and vals.get("from_step_id"):
                 # a move to another workflow keeps the time in step running
                 vals["date_from_step"] = Process.browse(vals["process_id"]).date_step
-        return super().create(vals_list)
+        facts = self._note_facts(vals_list)
+        lines = super().create(vals_list)
+        # the processes' facts join the engine's update of the same processes,
+        # still to be flushed: one UPDATE for the batch, as before
+        by_values = defaultdict(list)
+        for process_id, values in facts.items():
+            by_values[tuple(sorted(values.items()))].append(process_id)
+        for values, process_ids in by_values.items():
+            Process.browse(process_ids).write({fname: list(v) if isinstance(v, tuple) else v for fname, v in values})
+        return lines
+
+    @api.model
+    def _note_facts(self, vals_list):
+        """The facts of each process (crm.sales.process: date_started...)
+        brought up to date with the lines ``vals_list``, in their order, from
+        the values in the cache (no query); each line that leaves a step gets
+        the stay it ends (from_step_transition_id, from_step_reentry).
+        Return {process id: facts}. _fill_facts() is the same in SQL."""
+        Process = self.env["crm.sales.process"]
+        Step = self.env["crm.sales.process.step"]
+        facts = {}
+        for vals in vals_list:
+            process = Process.browse(vals["process_id"])
+            step = Step.browse(vals.get("to_step_id"))
+            transition = self.env["crm.sales.process.transition"].browse(vals.get("transition_id"))
+            if not vals.get("from_step_id"):
+                # a start: the first line of its process
+                # (its first record is the one it was created with: first_lead_id)
+                known = facts[process.id] = {
+                    "date_started": vals["date"],
+                    "first_step_id": step.id,
+                    "date_opportunity": False,
+                    "reactivation_count": 0,
+                    "reopen_count": 0,
+                    "steps_reached": (),
+                    "step_transition_id": False,
+                    "step_reentry": False,
+                }
+            else:
+                known = facts.get(process.id)
+                if known is None:
+                    known = facts[process.id] = {
+                        "date_opportunity": process.date_opportunity,
+                        "reactivation_count": process.reactivation_count,
+                        "reopen_count": process.reopen_count,
+                        "steps_reached": tuple(process.steps_reached or ()),
+                        "step_transition_id": process.step_transition_id.id,
+                        "step_reentry": process.step_reentry,
+                    }
+                vals.setdefault("from_step_transition_id", known["step_transition_id"])
+                vals.setdefault("from_step_reentry", known["step_reentry"])
+            if vals.get("from_step_id") != step.id:
+                known["date_changed"] = vals["date"]
+            if transition and vals.get("from_step_id") != step.id:
+                # a new stay begins (a follow-up stays, a move keeps the stay)
+                known["step_transition_id"] = transition.id
+                known["step_reentry"] = step.id in known["steps_reached"]
+            if step.id not in known["steps_reached"]:
+                known["steps_reached"] += (step.id,)
+            if step.record_type == "opportunity" and not known["date_opportunity"]:
+                known["date_opportunity"] = vals["date"]
+            if transition.effect == "reactivate":
+                known["reactivation_count"] += 1
+            elif transition.effect == "reopen":
+                known["reopen_count"] += 1
+        return facts
 
     def write(self, vals):
         if SUMMARIZED_FIELDS.intersection(vals):
             self._unfold_summary(SQL("log.id = ANY(%s)", self.ids))
-        return super().write(vals)
+        result = super().write(vals)
+        if FACT_FIELDS.intersection(vals):
+            self._fill_facts(self.process_id.ids)
+        return result
 
     def unlink(self):
         self._unfold_summary(SQL("log.id = ANY(%s)", self.ids))
-        return super().unlink()
+        processes = self.process_id
+        result = super().unlink()
+        self._fill_facts(processes.exists().ids)
+        return result
 
     @api.model
     def _unfold_summary(self, where):
@@ -137,6 +237,7 @@ class CrmSalesProcessLog(models.Model):
         (no transition) does not restart the time in step, as in the engine."""
         self._unfold_summary(SQL("log.process_id = ANY(%s)", list(process_ids)))
         self._fill_date_from_step(process_ids)
+        self._fill_facts(process_ids)
         self.env.cr.execute(
             """
             UPDATE crm_sales_process process
@@ -184,6 +285,72 @@ class CrmSalesProcessLog(models.Model):
             """
         )
         self._fill_date_from_step([row[0] for row in self.env.cr.fetchall()])
+        self.env.invalidate_all()
+
+    @api.model
+    def _fill_facts(self, process_ids=None):
+        """The processes' facts and their lines' From Step stays, from their
+        whole log (_note_facts() keeps them as lines are written): after the
+        log was rewritten, and on the processes that predate them (upgrade
+        to 19.0.1.3.0). Every process when ``process_ids`` is None."""
+        self.env.flush_all()
+        where = SQL("TRUE") if process_ids is None else SQL("l.process_id = ANY(%s)", list(process_ids))
+        self.env.cr.execute(
+            SQL(
+                """
+            WITH line AS MATERIALIZED (
+                SELECT l.id, l.process_id, l.date, l.lead_id, l.from_step_id, l.to_step_id, l.transition_id,
+                       tr.effect, step.record_type, e.enters,
+                       -- the process had been in the step before (an earlier line led there)
+                       row_number() OVER (PARTITION BY l.process_id, l.to_step_id ORDER BY l.id) > 1 AS seen,
+                       -- the stays, numbered: the lines of one stay share its number
+                       count(*) FILTER (WHERE e.enters) OVER (PARTITION BY l.process_id ORDER BY l.id) AS stay
+                  FROM crm_sales_process_log l
+                  JOIN crm_sales_process_step step ON step.id = l.to_step_id
+                  LEFT JOIN crm_sales_process_transition tr ON tr.id = l.transition_id,
+                       LATERAL (SELECT l.transition_id IS NOT NULL
+                                       AND l.from_step_id IS DISTINCT FROM l.to_step_id AS enters) e
+                 WHERE %s
+            ), stays AS (
+                UPDATE crm_sales_process_log log
+                   SET from_step_transition_id = entry.transition_id, from_step_reentry = entry.seen
+                  FROM line
+                  JOIN line entry
+                    ON entry.process_id = line.process_id AND entry.enters
+                   AND entry.stay = line.stay - line.enters::int
+                 WHERE log.id = line.id AND line.from_step_id IS NOT NULL
+            )
+            UPDATE crm_sales_process process
+               SET date_started = f.date_started, first_lead_id = f.first_lead_id,
+                   first_step_id = f.first_step_id, date_opportunity = f.date_opportunity,
+                   date_changed = f.date_changed,
+                   reactivation_count = f.reactivation_count, reopen_count = f.reopen_count,
+                   steps_reached = f.steps_reached, step_transition_id = f.step_transition_id,
+                   step_reentry = f.step_reentry
+              FROM (
+                SELECT process_id,
+                       (array_agg(date ORDER BY id))[1] AS date_started,
+                       (array_agg(lead_id ORDER BY id))[1] AS first_lead_id,
+                       (array_agg(to_step_id ORDER BY id))[1] AS first_step_id,
+                       (array_agg(date ORDER BY id) FILTER (WHERE record_type = 'opportunity'))[1]
+                           AS date_opportunity,
+                       (array_agg(date ORDER BY id DESC) FILTER (WHERE from_step_id IS DISTINCT FROM to_step_id))[1]
+                           AS date_changed,
+                       count(*) FILTER (WHERE effect = 'reactivate') AS reactivation_count,
+                       count(*) FILTER (WHERE effect = 'reopen') AS reopen_count,
+                       jsonb_agg(to_step_id ORDER BY id) FILTER (WHERE NOT seen) AS steps_reached,
+                       (array_agg(transition_id ORDER BY id DESC) FILTER (WHERE enters))[1]
+                           AS step_transition_id,
+                       COALESCE((array_agg(seen ORDER BY id DESC) FILTER (WHERE enters))[1], FALSE)
+                           AS step_reentry
+                  FROM line
+                 GROUP BY process_id
+              ) f
+             WHERE process.id = f.process_id
+            """,
+                where,
+            )
+        )
         self.env.invalidate_all()
 
     @api.model

@@ -10,6 +10,8 @@ class CrmSalesProcessJourneyReport(models.Model):
     and reopen, from the first lead (or opportunity) to the latest record.
     A process follows exactly one such chain, so a journey is a process
     seen from end to end; owner, channel and company are its current ones.
+    Read from the facts its log keeps on the process (crm.sales.process:
+    date_started, first_lead_id, reopen_count...), one row each.
 
     - Start: its first log line; End: when it entered its final step (empty
       while open); Cycle Days: from start to end (to now while open).
@@ -58,62 +60,54 @@ class CrmSalesProcessJourneyReport(models.Model):
     opportunity_to_lost_days = fields.Float("Opportunity to Lost Days", readonly=True, aggregator="avg")
 
     def _query(self):
+        # one row per process, from the facts the log keeps on it (date_started,
+        # first record, reopens...): a plain read of the processes, not of the log
+        date_end = "CASE WHEN step.is_final IS TRUE THEN process.date_step END"
         return f"""
                 SELECT
-                    j.*,
-                    {days_between("j.date_start", "COALESCE(j.date_end, now() AT TIME ZONE 'UTC')")} AS cycle_days,
-                    CASE WHEN j.start_type = 'lead' AND j.outcome != 'open'
-                         THEN CASE WHEN j.outcome = 'won' THEN 100::float8 ELSE 0::float8 END
+                    process.id,
+                    process.id AS process_id,
+                    process.workflow_id,
+                    process.step_id,
+                    process.user_id,
+                    process.team_id,
+                    process.company_id,
+                    process.first_lead_id,
+                    process.current_lead_id,
+                    first_step.record_type AS start_type,
+                    process.date_started AS date_start,
+                    process.date_opportunity,
+                    {date_end} AS date_end,
+                    outcome.outcome,
+                    COALESCE(process.reactivation_count, 0) AS reactivation_count,
+                    COALESCE(process.reopen_count, 0) AS reopen_count,
+                    {days_between("process.date_started", f"COALESCE({date_end}, now() AT TIME ZONE 'UTC')")}
+                        AS cycle_days,
+                    CASE WHEN first_step.record_type = 'lead' AND outcome.outcome != 'open'
+                         THEN CASE WHEN outcome.outcome = 'won' THEN 100::float8 ELSE 0::float8 END
                     END AS lead_to_won_rate,
-                    CASE WHEN j.start_type = 'lead' AND j.outcome = 'won'
-                         THEN {days_between("j.date_start", "j.date_end")}
+                    CASE WHEN first_step.record_type = 'lead' AND outcome.outcome = 'won'
+                         THEN {days_between("process.date_started", "process.date_step")}
                     END AS lead_to_won_days,
-                    CASE WHEN j.outcome = 'won'
-                         THEN {days_between("j.date_opportunity", "j.date_end")}
+                    CASE WHEN outcome.outcome = 'won'
+                         THEN {days_between("process.date_opportunity", "process.date_step")}
                     END AS opportunity_to_won_days,
-                    CASE WHEN j.outcome = 'lost'
-                         THEN {days_between("j.date_opportunity", "j.date_end")}
+                    CASE WHEN outcome.outcome = 'lost'
+                         THEN {days_between("process.date_opportunity", "process.date_step")}
                     END AS opportunity_to_lost_days
-                FROM (
-                    SELECT
-                        process.id,
-                        process.id AS process_id,
-                        process.workflow_id,
-                        process.step_id,
-                        process.user_id,
-                        process.team_id,
-                        process.company_id,
-                        log.first_lead_id,
-                        process.current_lead_id,
-                        log.start_type,
-                        log.date_start,
-                        log.date_opportunity,
-                        CASE WHEN step.is_final THEN process.date_step END AS date_end,
-                        CASE WHEN NOT step.is_final THEN 'open'
-                             WHEN step.outcome = 'won' THEN 'won'
-                             WHEN step.record_type = 'lead' THEN 'disqualified'
-                             ELSE 'lost'
-                        END AS outcome,
-                        log.reactivation_count,
-                        log.reopen_count
-                    FROM crm_sales_process process
-                    JOIN crm_sales_process_step step ON step.id = process.step_id
-                    JOIN (
-                        SELECT
-                            l.process_id,
-                            min(l.date) AS date_start,
-                            min(l.date) FILTER (WHERE to_step.record_type = 'opportunity')
-                                AS date_opportunity,
-                            (array_agg(l.lead_id ORDER BY l.id))[1] AS first_lead_id,
-                            (array_agg(to_step.record_type ORDER BY l.id))[1] AS start_type,
-                            count(*) FILTER (WHERE tr.effect = 'reactivate') AS reactivation_count,
-                            count(*) FILTER (WHERE tr.effect = 'reopen') AS reopen_count
-                        FROM crm_sales_process_log l
-                        JOIN crm_sales_process_step to_step ON to_step.id = l.to_step_id
-                        LEFT JOIN crm_sales_process_transition tr ON tr.id = l.transition_id
-                        GROUP BY l.process_id
-                    ) log ON log.process_id = process.id
-                ) j
+                FROM crm_sales_process process
+                JOIN crm_sales_process_step step ON step.id = process.step_id
+                LEFT JOIN crm_sales_process_step first_step ON first_step.id = process.first_step_id,
+                LATERAL (
+                    -- Odoo leaves a boolean it was not given NULL (the open steps
+                    -- of the installed workflow, a step created over RPC): not final
+                    SELECT CASE WHEN step.is_final IS NOT TRUE THEN 'open'
+                                WHEN step.outcome = 'won' THEN 'won'
+                                WHEN step.record_type = 'lead' THEN 'disqualified'
+                                ELSE 'lost'
+                           END AS outcome
+                ) outcome
+                WHERE process.date_started IS NOT NULL
         """
 
     def init(self):

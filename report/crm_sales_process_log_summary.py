@@ -35,13 +35,17 @@ from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
-# The bins of the stays, in days: 1, 1.25, 1.5 and 1.75 times each power of
-# two from 2^-11 (42 seconds) to 2^15 (90 years). Exact binary fractions, so
-# that a duration falls in the same bin at the fold and at a later query, on
-# any machine (no logarithm). A bin narrows a percentile to the few stays
-# that can hold it (see _percentile_sql). Changing them means refolding:
-# CrmSalesProcessLogSummary._unfold_all().
-STAY_BIN_EDGES = tuple(m * 2.0**e for e in range(-11, 16) for m in (1.0, 1.25, 1.5, 1.75))
+# The bins of the stays, in days: 16 per power of two (1, 1 + 1/16, ... times
+# each power of two) from 2^-11 (42 seconds) to 2^15 (90 years), each about
+# 4% wide. Exact binary fractions, so that a duration falls in the same bin at
+# the fold and at a later query, on any machine (no logarithm). A bin narrows
+# a percentile to the few stays that can hold it (see crm.sales.process.step.
+# time.report._percentiles): stays of deals alike crowd into a few days, and
+# wider bins hold most of them (4 per power of two: 300,000 of the
+# benchmark's 400,000 stays to read), narrower ones make every row's list of
+# bins as long as its list of stays (64: 3 times slower). Changing them means
+# refolding: CrmSalesProcessLogSummary._unfold_all(), then _fold().
+STAY_BIN_EDGES = tuple((1 + k / 16) * 2.0**e for e in range(-11, 16) for k in range(16))
 _STAY_BIN_EDGES_SQL = "ARRAY[{}]::float8[]".format(", ".join(repr(edge) for edge in STAY_BIN_EDGES))
 
 # groupings of a datetime that only depend on its local day
@@ -65,13 +69,47 @@ def stay_bin(value):
     return f"width_bucket({value}, {_STAY_BIN_EDGES_SQL})"
 
 
+# The period a summary row is within, in the date groupings of a read:
+# "day" for a day, a week (its first day depends on the language) and the
+# numbers of a day; the others for what they say.
+PERIODS = ("day", "month", "quarter", "year")
+GRANULARITY_PERIODS = {
+    "month": "month",
+    "month_number": "month",
+    "quarter": "quarter",
+    "quarter_number": "quarter",
+    "year": "year",
+    "year_number": "year",
+}
+
+
+def delete_rows_of_lines(summary, marker, where):
+    """Delete the rows of ``summary`` (a model) that fold a log line
+    matching the SQL condition ``where`` (alias ``log``), linked to its row
+    by its column ``marker``; the database sets the lines' marker null."""
+    summary.env.cr.execute(
+        SQL(
+            "DELETE FROM %s WHERE id IN (SELECT %s FROM crm_sales_process_log log WHERE %s IS NOT NULL AND %s)",
+            SQL.identifier(summary._table),
+            SQL.identifier("log", marker),
+            SQL.identifier("log", marker),
+            where,
+        )
+    )
+    if summary.env.cr.rowcount:
+        summary.env["crm.sales.process.log"].invalidate_model([marker])
+        summary.invalidate_model()
+
+
 class SummaryRead(NamedTuple):
     """A read_group answered from the summary: for which model, in which time
-    zone its dates are grouped, and the dates its domain compares with."""
+    zone its dates are grouped, the dates its domain compares with, and the
+    shortest period its dates are grouped or filtered by (None if none)."""
 
     model: str
     tz: str | None
     cuts: tuple
+    period: str | None
 
 
 # Set around the read_group calls that the summary answers (see
@@ -97,27 +135,35 @@ class CrmSalesProcessLogSummary(models.Model):
     record_origin = fields.Selection(
         lambda self: self.env["crm.sales.process.log"]._fields["record_origin"].selection, readonly=True
     )
+    # the lines of a day of this month, or of a month before: a month's day
+    # rows are folded again into month rows once it is over (see _fold)
+    period = fields.Selection([("day", "Day"), ("month", "Month")], readonly=True)
     # the first and the last date of its lines: the row stands for them all in
-    # a grouping by day or coarser when both fall on the same local day
+    # a grouping by a period when both fall in the same local one
     date_min = fields.Datetime(readonly=True)
     date_max = fields.Datetime(readonly=True)
     line_count = fields.Integer(readonly=True)
     days_sum = fields.Float(readonly=True, help="Sum of the days each line's process had been in its From Step.")
     days_count = fields.Integer(readonly=True, help="Lines whose days in the From Step are known.")
-    # Not Odoo fields (Odoo has no array field; init() adds them): the days
-    # of the stays the lines ended, sorted, without the unknown ones; the bins
-    # present among them, ascending; and where each bin ends in stay_days.
+    # Not Odoo fields (Odoo has no array field; init() adds them): the bins
+    # of days (STAY_BIN_EDGES) of the stays the lines ended, the unknown ones
+    # left out, ascending; how many stays each bin holds; and the stays of
+    # each bin as text, sorted ("1.25,1.5"): float8 prints shortest-exact and
+    # is read back to the same double, once at the fold rather than at every
+    # read of a percentile.
 
     def init(self):
-        # EXTERNAL: the stays are not compressed, a percentile reads slices
-        # of many rows and decompressing them would cost more than the disk
+        # EXTERNAL: the stays are not compressed, a percentile reads those of
+        # many rows and decompressing them would cost more than the disk
         self.env.cr.execute(
             """
             ALTER TABLE crm_sales_process_log_summary
-                ADD COLUMN IF NOT EXISTS stay_days float8[],
+                DROP COLUMN IF EXISTS stay_days,
+                DROP COLUMN IF EXISTS stay_bin_ends,
                 ADD COLUMN IF NOT EXISTS stay_bins int[],
-                ADD COLUMN IF NOT EXISTS stay_bin_ends int[];
-            ALTER TABLE crm_sales_process_log_summary ALTER COLUMN stay_days SET STORAGE EXTERNAL;
+                ADD COLUMN IF NOT EXISTS stay_bin_counts int[],
+                ADD COLUMN IF NOT EXISTS stay_bin_days text[];
+            ALTER TABLE crm_sales_process_log_summary ALTER COLUMN stay_bin_days SET STORAGE EXTERNAL;
             """
         )
 
@@ -147,24 +193,36 @@ class CrmSalesProcessLogSummary(models.Model):
         started = timer.monotonic()
         report = self.env["crm.sales.process.report"]
         leaves = report._leaves_step("l")
-        # a day splits at the local midnights of the time zones in use, so
-        # that its rows stay within one local day there too
-        local_days = [
-            SQL("date_trunc('day', timezone(%s, timezone('UTC', l.date)))", tz) for tz in self._fold_timezones()
-        ]
+        # the lines of the months that are over fold by month, this month's
+        # by day; a month's day rows go back to its lines once it is over
+        month = datetime(before.year, before.month, 1)
+        self.env.cr.execute("DELETE FROM crm_sales_process_log_summary WHERE period = 'day' AND date_min < %s", [month])
+        if self.env.cr.rowcount:
+            self.env["crm.sales.process.log"].invalidate_model(["summary_id"])
+        # a period splits at the local midnights of the time zones in use, so
+        # that its rows stay within one local day or month there too, and a
+        # month at their changes of UTC offset (a row has one, see _summary_clean)
+        local_periods = []
+        for tz in self._fold_timezones():
+            local = SQL("timezone(%s, timezone('UTC', l.date))", tz)
+            local_periods += [
+                SQL("date_trunc(p.period, %s)", local),
+                SQL("CASE WHEN p.period = 'month' THEN %s - l.date END", local),
+            ]
         self.env.cr.execute(
             SQL(
                 """
             WITH line AS MATERIALIZED (
                 SELECT l.id, l.transition_id, l.from_step_id, l.to_step_id, l.owner_id, l.team_id,
-                       l.company_id, l.record_origin, l.date, %(days)s AS days, %(leaves)s AS leaves,
-                       dense_rank() OVER (ORDER BY date_trunc('day', l.date), %(local_days)s
+                       l.company_id, l.record_origin, l.date, p.period, %(days)s AS days, %(leaves)s AS leaves,
+                       dense_rank() OVER (ORDER BY p.period, date_trunc(p.period, l.date), %(local_periods)s
                                           l.transition_id, l.from_step_id, l.to_step_id, l.owner_id,
                                           l.team_id, l.company_id, l.record_origin) AS grp
-                  FROM crm_sales_process_log l
+                  FROM crm_sales_process_log l,
+                       LATERAL (SELECT CASE WHEN l.date < %(month)s THEN 'month' ELSE 'day' END AS period) p
                  WHERE l.summary_id IS NULL AND l.date < %(before)s
             ), grp AS MATERIALIZED (
-                SELECT grp, nextval('crm_sales_process_log_summary_id_seq') AS id,
+                SELECT grp, nextval('crm_sales_process_log_summary_id_seq') AS id, min(period) AS period,
                        min(transition_id) AS transition_id, min(from_step_id) AS from_step_id,
                        min(to_step_id) AS to_step_id, min(owner_id) AS owner_id, min(team_id) AS team_id,
                        min(company_id) AS company_id, min(record_origin) AS record_origin,
@@ -176,17 +234,18 @@ class CrmSalesProcessLogSummary(models.Model):
                  GROUP BY grp
             ), inserted AS (
                 INSERT INTO crm_sales_process_log_summary (
-                    id, transition_id, from_step_id, to_step_id, owner_id, team_id, company_id,
+                    id, period, transition_id, from_step_id, to_step_id, owner_id, team_id, company_id,
                     record_origin, date_min, date_max, line_count, days_sum, days_count,
-                    stay_days, stay_bins, stay_bin_ends)
-                SELECT grp.id, grp.transition_id, grp.from_step_id, grp.to_step_id, grp.owner_id,
+                    stay_bins, stay_bin_counts, stay_bin_days)
+                SELECT grp.id, grp.period, grp.transition_id, grp.from_step_id, grp.to_step_id, grp.owner_id,
                        grp.team_id, grp.company_id, grp.record_origin, grp.date_min, grp.date_max,
-                       grp.line_count, grp.days_sum, grp.days_count, grp.stay_days, bins.bins, bins.ends
+                       grp.line_count, grp.days_sum, grp.days_count, bins.bins, bins.counts, bins.days
                   FROM grp
                   LEFT JOIN LATERAL (
-                        SELECT array_agg(bin ORDER BY bin) AS bins, array_agg(e ORDER BY bin) AS ends
-                          FROM (SELECT %(bin)s AS bin, max(o)::int AS e
-                                  FROM unnest(grp.stay_days) WITH ORDINALITY AS u(v, o)
+                        SELECT array_agg(bin ORDER BY bin) AS bins, array_agg(n ORDER BY bin) AS counts,
+                               array_agg(days ORDER BY bin) AS days
+                          FROM (SELECT %(bin)s AS bin, count(*)::int AS n, string_agg(v::text, ',' ORDER BY v) AS days
+                                  FROM unnest(grp.stay_days) AS u(v)
                                  GROUP BY 1) b
                   ) bins ON TRUE
             )
@@ -200,7 +259,8 @@ class CrmSalesProcessLogSummary(models.Model):
             """,
                 days=SQL(days_between("l.date_from_step", "l.date")),
                 leaves=SQL(leaves),
-                local_days=SQL("").join(SQL("%s, ", day) for day in local_days),
+                local_periods=SQL("").join(SQL("%s, ", part) for part in local_periods),
+                month=month,
                 before=before,
                 bin=SQL(stay_bin("u.v")),
             )
@@ -208,6 +268,7 @@ class CrmSalesProcessLogSummary(models.Model):
         folded = self.env.cr.rowcount
         _logger.info("Folded %d log lines into the analysis summary in %.1f s", folded, timer.monotonic() - started)
         self.env["crm.sales.process.log"].invalidate_model(["summary_id"])
+        self.env["crm.sales.process.stay.summary"]._fold(before)
         return folded
 
     @api.model
@@ -254,19 +315,8 @@ class CrmSalesProcessLogSummary(models.Model):
         folded anew by the next fold. For what rewrites or deletes lines:
         a row must never count a line that is no longer what it was."""
         self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                """
-            DELETE FROM crm_sales_process_log_summary
-             WHERE id IN (SELECT log.summary_id FROM crm_sales_process_log log
-                           WHERE log.summary_id IS NOT NULL AND %s)
-            """,
-                where,
-            )
-        )
-        if self.env.cr.rowcount:
-            self.env["crm.sales.process.log"].invalidate_model(["summary_id"])
-            self.invalidate_model()
+        delete_rows_of_lines(self, "summary_id", where)
+        self.env["crm.sales.process.stay.summary"]._unfold_lines(where)
 
     @api.model
     def _unfold_all(self):
@@ -292,6 +342,9 @@ class CrmSalesProcessSummaryReadMixin(models.AbstractModel):
     _summary_date = "date"
     _summary_averages = frozenset()
     _summary_sums = frozenset()
+    # the table of the rows, and the log's column that links a line to its row
+    _summary_table = "crm_sales_process_log_summary"
+    _summary_marker = "summary_id"
 
     @property
     def _table_query(self):
@@ -348,30 +401,35 @@ class CrmSalesProcessSummaryReadMixin(models.AbstractModel):
                 specs.append(term)
         if not all(self._summary_aggregate_ok(spec) for spec in specs):
             return None
+        periods = set()
         for spec in groupby:
             fname, path, granularity = parse_read_group_spec(spec)
             if fname == self._summary_date:
                 if path or granularity not in DAY_GRANULARITIES:
                     return None
+                periods.add(GRANULARITY_PERIODS.get(granularity, "day"))
             elif fname not in self._summary_keys:
                 return None
         cuts = set()
-        if not self._summary_domain_ok(Domain(domain).optimize_full(self), cuts):
+        if not self._summary_domain_ok(Domain(domain).optimize_full(self), cuts, periods):
             return None
         if not self.env.su:
             # the record rules are applied to the rows read: on the summary
             # only when they filter on what a row holds (the company for a
             # user who sees every process; not a salesman's own processes)
             rules = self.env["ir.rule"]._compute_domain(self._name, "read")
-            if not self._summary_domain_ok(rules.optimize_full(self.sudo().with_context(active_test=False)), cuts):
+            if not self._summary_domain_ok(
+                rules.optimize_full(self.sudo().with_context(active_test=False)), cuts, periods
+            ):
                 return None
+        period = min(periods, key=PERIODS.index) if periods else None
         tz = self.env.context.get("tz")
         tz = tz if tz in pytz.all_timezones_set else None
-        if tz and not self.env["crm.sales.process.log.summary"]._splits_days_of(tz):
+        if period and tz and not self.env["crm.sales.process.log.summary"]._splits_days_of(tz):
             # exact still, but nearly every row would hold lines of two local
             # days there and be read line by line: slower than the log's view
             return None
-        return SummaryRead(self._name, tz, tuple(sorted(cuts)))
+        return SummaryRead(self._name, tz, tuple(sorted(cuts)), period)
 
     def _summary_aggregate_ok(self, spec):
         if spec == "__count":
@@ -383,23 +441,25 @@ class CrmSalesProcessSummaryReadMixin(models.AbstractModel):
             return func in ("avg", "sum")
         return fname in self._summary_sums and func == "sum"
 
-    def _summary_domain_ok(self, domain, cuts):
+    def _summary_domain_ok(self, domain, cuts, periods):
         """Whether ``domain`` is constant over the lines of a summary row;
         the dates it compares ``_summary_date`` with go into ``cuts`` (a row
-        whose lines lie on both sides of one is read line by line)."""
+        whose lines lie on both sides of one is read line by line), the
+        periods its parts of a date (date.month_number...) into ``periods``."""
         if isinstance(domain, DomainBool):
             return True
         if isinstance(domain, DomainNot):
-            return self._summary_domain_ok(domain.child, cuts)
+            return self._summary_domain_ok(domain.child, cuts, periods)
         if isinstance(domain, DomainNary):
-            return all(self._summary_domain_ok(child, cuts) for child in domain.children)
+            return all(self._summary_domain_ok(child, cuts, periods) for child in domain.children)
         if not isinstance(domain, DomainCondition):
             return False  # custom SQL
         fname, __, path = domain.field_expr.partition(".")
         if fname != self._summary_date:
             return fname in self._summary_keys
         if path:
-            # date.month_number and the like: the local day decides
+            # date.month_number and the like: the local period decides
+            periods.add(GRANULARITY_PERIODS.get(path, "day"))
             return path in DAY_GRANULARITIES
         values = domain.value if isinstance(domain.value, (list, tuple, set, frozenset)) else [domain.value]
         for value in values:
@@ -413,22 +473,35 @@ class CrmSalesProcessSummaryReadMixin(models.AbstractModel):
 
     def _summary_clean(self, read, alias):
         """SQL: the summary row ``alias`` stands for its lines in this read:
-        they fall on one local day of the read's time zone (at one UTC
-        offset), and on one side of every date the domain compares with."""
+        they fall in one local period of the read's time zone (the shortest
+        it groups or filters by, at one UTC offset), and on one side of every
+        date the domain compares with."""
         conditions = []
-        if read.tz:
+        if read.period and read.tz:
 
             def local(column):
                 return SQL("timezone(%s, timezone('UTC', %s))", read.tz, SQL.identifier(alias, column))
 
             conditions.append(
                 SQL(
-                    "date_trunc('day', %s) = date_trunc('day', %s) AND %s - %s = %s - %s",
+                    "date_trunc(%s, %s) = date_trunc(%s, %s) AND %s - %s = %s - %s",
+                    read.period,
                     local("date_min"),
+                    read.period,
                     local("date_max"),
                     local("date_min"),
                     SQL.identifier(alias, "date_min"),
                     local("date_max"),
+                    SQL.identifier(alias, "date_max"),
+                )
+            )
+        elif read.period:
+            conditions.append(
+                SQL(
+                    "date_trunc(%s, %s) = date_trunc(%s, %s)",
+                    read.period,
+                    SQL.identifier(alias, "date_min"),
+                    read.period,
                     SQL.identifier(alias, "date_max"),
                 )
             )
@@ -449,21 +522,26 @@ class CrmSalesProcessSummaryReadMixin(models.AbstractModel):
         hold a whole group, with ``columns``."""
         where = where or SQL("TRUE")
         clean = self._summary_clean(read, "s")
+        marker = SQL.identifier("log", self._summary_marker)
         unfolded = SQL(
-            "SELECT %s FROM crm_sales_process_log log WHERE log.summary_id IS NULL AND %s",
+            "SELECT %s FROM crm_sales_process_log log WHERE %s IS NULL AND %s",
             columns,
+            marker,
             where,
         )
         if clean == SQL("TRUE"):
             return unfolded
+        # the rows first, then their lines by the index of the marker (a join
+        # would read every line: PostgreSQL cannot tell how few rows are not clean)
         return SQL(
             """%s
             UNION ALL
             SELECT %s FROM crm_sales_process_log log
-              JOIN crm_sales_process_log_summary s ON s.id = log.summary_id
-             WHERE NOT (%s) AND %s""",
+             WHERE %s = ANY(ARRAY(SELECT s.id FROM %s s WHERE NOT (%s))) AND %s""",
             unfolded,
             columns,
+            marker,
+            SQL.identifier(self._summary_table),
             clean,
             where,
         )
@@ -487,66 +565,3 @@ class CrmSalesProcessSummaryReadMixin(models.AbstractModel):
                 return SQL("SUM(%s)", column(f"{fname}__sum"))
             return SQL("SUM(%s) / NULLIF(SUM(%s), 0)", column(f"{fname}__sum"), column(f"{fname}__count"))
         return SQL("SUM(%s)", column(fname))
-
-
-def percentile_sql(fractions, summary_ids, raw_days):
-    """SQL: percentile_cont(fractions) WITHIN GROUP (ORDER BY days), as an
-    array, over the stays of the summary rows ``summary_ids`` (SQL, an array)
-    and the days ``raw_days`` (SQL, an array) of the stays read line by line.
-
-    Exact, without sorting every stay: the counts per bin (each row knows
-    where each bin ends in its sorted stays) give the bin that holds each
-    rank percentile_cont needs, then only that bin's stays are sorted. The
-    arithmetic is percentile_cont's own (PostgreSQL's orderedsetaggs.c):
-    rows = floor and ceil of fraction * (count - 1), interpolated."""
-    return SQL(
-        """(
-        WITH part AS MATERIALIZED (
-            SELECT s.id, b.bin, COALESCE(s.stay_bin_ends[b.o - 1], 0) AS lo, b.e AS hi
-              FROM crm_sales_process_log_summary s,
-                   unnest(s.stay_bins, s.stay_bin_ends) WITH ORDINALITY AS b(bin, e, o)
-             WHERE s.id = ANY(%(summary_ids)s)
-        ), raw AS MATERIALIZED (
-            SELECT v, %(raw_bin)s AS bin FROM unnest(%(raw_days)s) AS v WHERE v IS NOT NULL
-        ), bin AS MATERIALIZED (
-            SELECT bin, n, sum(n) OVER (ORDER BY bin) - n AS before, sum(n) OVER () AS total
-              FROM (SELECT bin, sum(n)::bigint AS n
-                      FROM (SELECT bin, hi - lo AS n FROM part UNION ALL SELECT bin, 1 FROM raw) x
-                     GROUP BY bin) counted
-        ), wanted AS MATERIALIZED (
-            SELECT f.i, f.pos, floor(f.pos)::bigint AS k
-              FROM (SELECT f.i, f.fraction * (bin.total - 1) AS pos
-                      FROM unnest(%(fractions)s::float8[]) WITH ORDINALITY AS f(fraction, i),
-                           (SELECT total FROM bin LIMIT 1) bin) f
-        ), needed AS MATERIALIZED (
-            SELECT bin.bin, bin.before, min(r.k) - bin.before AS first, max(r.k) - min(r.k) + 1 AS count
-              FROM wanted, LATERAL (VALUES (wanted.k), (wanted.k + 1)) AS r(k)
-              JOIN bin ON r.k >= bin.before AND r.k < bin.before + bin.n
-             GROUP BY bin.bin, bin.before
-        ), sorted AS MATERIALIZED (
-            SELECT needed.before + needed.first AS first, ARRAY(
-                       SELECT v FROM (
-                           SELECT v FROM part JOIN crm_sales_process_log_summary s ON s.id = part.id,
-                                  unnest(s.stay_days[part.lo + 1:part.hi]) AS v
-                            WHERE part.bin = needed.bin
-                           UNION ALL
-                           SELECT v FROM raw WHERE raw.bin = needed.bin
-                       ) x ORDER BY v OFFSET needed.first LIMIT needed.count) AS v
-              FROM needed
-        ), ranked AS (
-            SELECT sorted.first + u.o - 1 AS k, u.v
-              FROM sorted, unnest(sorted.v) WITH ORDINALITY AS u(v, o)
-        )
-        SELECT array_agg(
-                   CASE WHEN wanted.pos = wanted.k THEN low.v
-                        ELSE low.v + (wanted.pos - wanted.k) * (high.v - low.v) END
-                   ORDER BY wanted.i)
-          FROM wanted
-          JOIN ranked low ON low.k = wanted.k
-          LEFT JOIN ranked high ON high.k = wanted.k + 1
-    )""",
-        summary_ids=summary_ids,
-        raw_days=raw_days,
-        raw_bin=SQL(stay_bin("v")),
-        fractions=[float(fraction) for fraction in fractions],
-    )

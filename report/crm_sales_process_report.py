@@ -1,6 +1,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl.html).
+from collections import defaultdict
+from datetime import datetime
+
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
+from odoo.fields import Domain
+from odoo.orm.domains import DomainBool, DomainCondition, DomainNary
 from odoo.tools import SQL
 
 from .crm_sales_process_log_summary import days_between
@@ -63,6 +68,9 @@ class CrmSalesProcessReport(models.Model):
     to_step_id = fields.Many2one("crm.sales.process.step", readonly=True)
     user_id = fields.Many2one("res.users", string="By", readonly=True)
     owner_id = fields.Many2one("res.users", readonly=True)
+    # the owner of the process now: the record rule of a salesman's own rows
+    # (a column of the view, so that PostgreSQL starts from his processes)
+    process_owner_id = fields.Many2one("res.users", string="Current Owner", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Channel", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     lead_id = fields.Many2one("crm.lead", string="Record", readonly=True)
@@ -129,6 +137,7 @@ class CrmSalesProcessReport(models.Model):
                 log.to_step_id,
                 log.user_id,
                 log.owner_id,
+                process.user_id AS process_owner_id,
                 log.team_id,
                 log.company_id,
                 log.lead_id,
@@ -141,18 +150,18 @@ class CrmSalesProcessReport(models.Model):
                       AND to_step.outcome != 'lost'
                       AND to_step.sequence > from_step.sequence
                      THEN 1 ELSE 0 END AS is_forward,
-                (tr.effect = 'qualify')::int AS is_qualified,
-                (tr.effect = 'disqualify')::int AS is_disqualified,
-                (tr.effect = 'close_won')::int AS is_won,
-                (tr.effect = 'close_lost')::int AS is_lost,
-                (tr.effect = 'reopen')::int AS is_reopened,
-                (tr.effect = 'reactivate')::int AS is_reactivated,
+                {self._is_effect("qualify")} AS is_qualified,
+                {self._is_effect("disqualify")} AS is_disqualified,
+                {self._is_effect("close_won")} AS is_won,
+                {self._is_effect("close_lost")} AS is_lost,
+                {self._is_effect("reopen")} AS is_reopened,
+                {self._is_effect("reactivate")} AS is_reactivated,
                 {self._rate("tr.effect", "qualify", "disqualify")} AS qualification_rate,
                 CASE WHEN log.record_origin = 'reactivated'
                      THEN {self._rate("tr.effect", "qualify", "disqualify")}
                 END AS reactivated_qualification_rate,
                 {self._rate("tr.effect", "close_won", "close_lost")} AS win_rate,
-                CASE WHEN log.record_origin != 'reopened'
+                CASE WHEN {self._not_reopened("log")}
                      THEN {self._rate("tr.effect", "close_won", "close_lost")}
                 END AS first_pass_win_rate,
                 CASE WHEN log.record_origin = 'reopened'
@@ -165,6 +174,7 @@ class CrmSalesProcessReport(models.Model):
                      THEN {days_between("log.date_from_step", "log.date")}
                 END AS days_to_reactivate
             FROM crm_sales_process_log log
+            JOIN crm_sales_process process ON process.id = log.process_id
             JOIN crm_sales_process_step to_step ON to_step.id = log.to_step_id
             LEFT JOIN crm_sales_process_step from_step ON from_step.id = log.from_step_id
             LEFT JOIN crm_sales_process_transition tr ON tr.id = log.transition_id
@@ -213,7 +223,7 @@ class CrmSalesProcessReport(models.Model):
         qualification = self._rate("tr.effect", "qualify", "disqualify")
         closing = self._rate("tr.effect", "close_won", "close_lost")
         flags = ",\n".join(
-            f"(tr.effect = '{effect}')::int * log.n AS is_{name}"
+            f"{self._is_effect(effect)} * log.n AS is_{name}"
             for name, effect in (
                 ("qualified", "qualify"),
                 ("disqualified", "disqualify"),
@@ -229,7 +239,7 @@ class CrmSalesProcessReport(models.Model):
                 average("qualification_rate", "TRUE", qualification),
                 average("reactivated_qualification_rate", "log.record_origin = 'reactivated'", qualification),
                 average("win_rate", "TRUE", closing),
-                average("first_pass_win_rate", "log.record_origin != 'reopened'", closing),
+                average("first_pass_win_rate", self._not_reopened("log"), closing),
                 average("reopened_win_rate", "log.record_origin = 'reopened'", closing),
                 average("days_to_reopen", "tr.effect = 'reopen'", None),
                 average("days_to_reactivate", "tr.effect = 'reactivate'", None),
@@ -274,6 +284,18 @@ class CrmSalesProcessReport(models.Model):
         )
 
     @api.model
+    def _is_effect(self, effect):
+        """SQL: 1 on a line of a transition of ``effect``, else 0 (a move to
+        another workflow has no transition: its NULL effect is not one)."""
+        return f"COALESCE(tr.effect = '{effect}', FALSE)::int"
+
+    @api.model
+    def _not_reopened(self, alias):
+        """SQL: the record acted on was not made by a reopening (an origin
+        left unset, on a line written before the analysis, counts as new)."""
+        return f"{alias}.record_origin IS DISTINCT FROM 'reopened'"
+
+    @api.model
     def _rate(self, column, success, failure):
         return f"CASE {column} WHEN '{success}' THEN 100::float8 WHEN '{failure}' THEN 0::float8 END"
 
@@ -299,69 +321,167 @@ class CrmSalesProcessReport(models.Model):
         on the way to a win (outcome open or won, in workflow order), the
         processes that entered it (reach), of those the ones that went on to
         a later step of the funnel, the ones closed lost or disqualified
-        without going further (dropped) and the ones still in progress."""
+        without going further (dropped) and the ones still in progress.
+
+        The steps each process reached are kept on it (steps_reached): the
+        processes are counted by the set they reached, a few groups, and the
+        funnel is added up from those."""
         self.check_access("read")
-        selected = self._search(domain).subselect("process_id")
+        self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 """
-            WITH reached AS (
-                SELECT DISTINCT log.process_id, log.to_step_id AS step_id
-                  FROM crm_sales_process_log log
-                 WHERE log.process_id IN %s
-            ), funnel_step AS (
-                SELECT id, workflow_id, sequence,
-                       lead(id) OVER (PARTITION BY workflow_id ORDER BY sequence, id) AS next_id
-                  FROM crm_sales_process_step
-                 WHERE outcome != 'lost'
-            ), furthest AS (
-                SELECT reached.process_id, max(step.sequence) AS sequence
-                  FROM reached
-                  JOIN funnel_step step ON step.id = reached.step_id
-                 GROUP BY reached.process_id
-            )
-            SELECT step.id, step.next_id,
-                   count(*) AS reach,
-                   count(next.step_id) AS to_next,
-                   count(*) FILTER (WHERE furthest.sequence > step.sequence) AS went_on,
-                   count(*) FILTER (WHERE furthest.sequence = step.sequence
-                                      AND current.outcome = 'lost') AS dropped
-              FROM reached
-              JOIN funnel_step step ON step.id = reached.step_id
-              JOIN furthest ON furthest.process_id = reached.process_id
-              JOIN crm_sales_process process ON process.id = reached.process_id
+            SELECT process.steps_reached, current.outcome = 'lost', count(*)
+              FROM crm_sales_process process
               JOIN crm_sales_process_step current ON current.id = process.step_id
-              LEFT JOIN reached next
-                ON next.process_id = reached.process_id AND next.step_id = step.next_id
-             GROUP BY step.id, step.next_id
+             WHERE process.id IN %s
+             GROUP BY 1, 2
             """,
-                selected,
+                self._funnel_selection(domain),
             )
         )
-        counts = {row[0]: row for row in self.env.cr.fetchall()}
-        Step = self.env["crm.sales.process.step"].with_context(active_test=False)
-        steps = Step.browse(list(counts)).sorted(lambda s: (s.workflow_id.sequence, s.workflow_id.id, s.sequence, s.id))
+        groups = self.env.cr.fetchall()
+        Step = self.env["crm.sales.process.step"].sudo().with_context(active_test=False)
+        funnel_steps = Step.search([("outcome", "!=", "lost")]).sorted(
+            lambda s: (s.workflow_id.sequence, s.workflow_id.id, s.sequence, s.id)
+        )
+        following = {}
+        for steps in funnel_steps.grouped("workflow_id").values():
+            following.update(zip(steps, [*steps[1:], None], strict=True))
+        by_id = {step.id: step for step in funnel_steps}
+        counts = defaultdict(lambda: [0, 0, 0, 0])  # reach, to next, went on, dropped
+        for reached_ids, lost, count in groups:
+            reached = {by_id[step_id] for step_id in reached_ids or () if step_id in by_id}
+            if not reached:
+                continue
+            furthest = max(step.sequence for step in reached)
+            for step in reached:
+                bar = counts[step]
+                bar[0] += count
+                bar[1] += count if following[step] in reached else 0
+                bar[2] += count if furthest > step.sequence else 0
+                bar[3] += count if furthest == step.sequence and lost else 0
         funnels = []
-        for workflow, workflow_steps in steps.grouped("workflow_id").items():
+        for workflow, steps in funnel_steps.filtered(lambda s: s in counts).grouped("workflow_id").items():
             bars = []
-            for step in workflow_steps:
-                __, next_id, reach, to_next, went_on, dropped = counts[step.id]
+            for step in steps:
+                reach, to_next, went_on, dropped = counts[step]
+                next_step = following[step]
                 bars.append(
                     {
                         "step_id": step.id,
-                        "name": step.name,
+                        "name": step.with_env(self.env).name,
                         "outcome": step.outcome,
                         "reach": reach,
                         "went_on": went_on,
                         "dropped": dropped,
                         "in_progress": 0 if step.outcome == "won" else reach - went_on - dropped,
-                        "next_name": Step.browse(next_id).name if next_id else False,
+                        "next_name": next_step.with_env(self.env).name if next_step else False,
                         "to_next": to_next,
-                        "conversion": round(100.0 * to_next / reach, 1) if next_id else False,
+                        "conversion": round(100.0 * to_next / reach, 1) if next_step else False,
                     }
                 )
-            funnels.append({"workflow_id": workflow.id, "workflow": workflow.name, "bars": bars})
+            funnels.append({"workflow_id": workflow.id, "workflow": workflow.with_env(self.env).name, "bars": bars})
         return funnels
+
+    @api.model
+    def _funnel_selection(self, domain):
+        """SQL: the ids of the processes with at least one row of the
+        analysis in ``domain``, under the user's record rules.
+
+        From the processes' facts (date_started, date_changed) when the
+        domain only compares the date and the rules only ask for the
+        process's owner (or a company every line is in): a process has a
+        line in the dates when its first or its last step change does, or a
+        line that changed no step (a follow-up, read by its index) does, or,
+        when it started before and changed after them, one of its lines
+        does. Any other search reads the log."""
+        dates = self._date_conditions(Domain(domain).optimize_full(self))
+        rules = self._process_rules()
+        if dates is None or rules is None:
+            return self._search(domain).subselect("process_id")
+        Process = self.env["crm.sales.process"].sudo().with_context(active_test=False)
+        query = Process._search(rules)
+        if dates:
+
+            def within(column):
+                return SQL(" AND ").join(SQL("%s %s %s", column, SQL(operator), value) for operator, value in dates)
+
+            started, changed = SQL.identifier(query.table, "date_started"), SQL.identifier(query.table, "date_changed")
+            query.add_where(
+                SQL(
+                    """(CASE WHEN %(started_in)s OR %(changed_in)s THEN TRUE
+                             WHEN %(started)s < %(changed)s THEN EXISTS (
+                                  SELECT 1 FROM crm_sales_process_log log
+                                   WHERE log.process_id = %(id)s AND %(line_in)s)
+                        END
+                        OR %(id)s IN (SELECT log.process_id FROM crm_sales_process_log log
+                                       WHERE log.from_step_id = log.to_step_id AND %(line_in)s))""",
+                    started_in=within(started),
+                    changed_in=within(changed),
+                    started=started,
+                    changed=changed,
+                    id=SQL.identifier(query.table, "id"),
+                    line_in=within(SQL("log.date")),
+                )
+            )
+        query.add_where(SQL("%s IS NOT NULL", SQL.identifier(query.table, "date_started")))
+        return query.subselect()
+
+    @api.model
+    def _date_conditions(self, domain):
+        """[(operator, datetime)] when ``domain`` only compares the date
+        (all of them must hold), else None."""
+        if isinstance(domain, DomainBool):
+            return [] if domain.is_true() else None
+        children = domain.children if isinstance(domain, DomainNary) and domain.OPERATOR == "&" else [domain]
+        conditions = []
+        for child in children:
+            if not (
+                isinstance(child, DomainCondition)
+                and child.field_expr == "date"
+                and child.operator in (">", ">=", "<", "<=")
+                and isinstance(child.value, datetime)
+            ):
+                return None
+            conditions.append((child.operator, child.value))
+        return conditions
+
+    @api.model
+    def _process_rules(self):
+        """The user's record rules on the analysis as a domain on the
+        processes, or None: the current owner is the process's; a rule on the
+        line's company holds on every line when no line is of another
+        company (one index probe per company)."""
+        if self.env.su:
+            return Domain.TRUE
+        rules = self.env["ir.rule"]._compute_domain(self._name, "read")
+        return self._on_processes(rules.optimize_full(self.sudo().with_context(active_test=False)))
+
+    def _on_processes(self, domain):
+        if isinstance(domain, DomainBool):
+            return domain
+        if isinstance(domain, DomainNary):
+            children = [self._on_processes(child) for child in domain.children]
+            if any(child is None for child in children):
+                return None
+            return Domain.AND(children) if domain.OPERATOR == "&" else Domain.OR(children)
+        if not isinstance(domain, DomainCondition):
+            return None
+        if domain.field_expr == "process_owner_id":
+            return Domain("user_id", domain.operator, domain.value)
+        if domain.field_expr == "company_id" and domain.operator == "in":
+            # a line of any other company? (the companies are few: a probe of
+            # the index of the lines' company each)
+            self.env.cr.execute(
+                """SELECT EXISTS (SELECT 1 FROM res_company company
+                                   WHERE company.id != ALL(%s) AND EXISTS (
+                                         SELECT 1 FROM crm_sales_process_log log
+                                          WHERE log.company_id = company.id))""",
+                [[company for company in domain.value if company]],
+            )
+            return None if self.env.cr.fetchone()[0] else Domain.TRUE
+        return None
 
     @api.model
     @api.readonly

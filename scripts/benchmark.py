@@ -21,12 +21,19 @@ of both sides goes instead (cProfile, by cumulative time).
     bin/benchmark --processes 0                        # the a. and d. rows only
     bin/benchmark --profile close_as_lost --profile-size 1
 
-The f. rows compare the Sales Process Analysis (500,000 log lines: 100,000
-processes made by the engine, four more lines each added by SQL) with
-Odoo's own Pipeline Analysis pivot on the same 100,000 opportunities; the
-rows without a goal are for information, against the same pivot. The g.
-rows compare the same two pivots once the opportunities are copied (by
-SQL) up to as many as the log has lines.
+The scale rows run at each size of --processes (20,000 then 100,000 by
+default, in one run: a fixed cost hides at one size and shows at the
+other). The processes are made by the engine, owned by 20 salespeople,
+with four more log lines each added by SQL (five lines a process), and the
+history is folded as the daily cron would. The f. rows compare each view
+of the Sales Process Analysis (the pivots, the funnel, Step Visits, Deal
+Journeys, the Stuck filter) with Odoo's own Pipeline Analysis pivot on the
+same opportunities, as the manager; the f. salesman rows compare one
+salesperson's own rows of each with his own Pipeline Analysis. The g. rows
+compare the two pivots once the opportunities are copied (by SQL) up to as
+many as the log has lines.
+The a. rows run every transition against Odoo's nearest own operation on
+one record and on 500 (see docs/operations.md, "Speed of a transition").
 The h. row imports 2,000 leads (base_import, a CSV file) into a channel
 that starts a process for every new lead and into one that does not; the
 i. rows develop 500 opportunities with a 3-activity plan on Developed
@@ -37,6 +44,7 @@ plan wizard on the same opportunities. --only hi runs those rows alone.
 import argparse
 import contextlib
 import cProfile
+import datetime
 import io
 import pstats
 import re
@@ -129,22 +137,39 @@ class Bench:
                 "member_ids": [(6, 0, self.manager.ids)],
             }
         )
+        # the owners of the processes of the scale rows: a team of 20
+        self.salesmen = env["res.users"].search([("login", "=like", "bench_salesman_%")], order="login")
+        if not self.salesmen:
+            self.salesmen = env["res.users"].create(
+                [
+                    {
+                        "name": f"Bench Salesman {i:02d}",
+                        "login": f"bench_salesman_{i:02d}",
+                        "email": f"bench{i:02d}@example.com",
+                        "group_ids": [(6, 0, [env.ref("sales_team.group_sale_salesman").id])],
+                    }
+                    for i in range(1, 21)
+                ]
+            )
+            self.team.member_ids |= self.salesmen
         self.reason = env.ref("crm_sales_process.lost_reason_outsold")
         self.disqualified = env.ref("crm_sales_process.lost_reason_disqualified")
         self.customer = env["res.partner"].create({"name": "Bench Customer", "is_company": True})
         self.menv = env(user=self.manager)
         self.seq = 0
 
-    def leads(self, count, type="lead"):
+    def leads(self, count, type="lead", owners=None):
         """``count`` fresh leads alike: a contact, an email, a company name
-        (25 companies, several leads each, as in B2B)."""
+        (25 companies, several leads each, as in B2B); owned by the manager,
+        or by each of ``owners`` in turn."""
         self.seq += 1
+        owners = owners or self.manager
         vals = [
             {
                 "name": f"Bench {self.seq} lead {i}",
                 "type": type,
                 "team_id": self.team.id,
-                "user_id": self.manager.id,
+                "user_id": owners[i % len(owners)].id,
                 "contact_name": f"Contact {self.seq}-{i}",
                 "email_from": f"contact{self.seq}x{i}@bench{i % 25}.example.com",
                 "partner_name": f"Bench Company {self.seq}-{i % 25}",
@@ -152,9 +177,13 @@ class Bench:
             }
             for i in range(count)
         ]
-        # without creation messages (not what is measured), but returned in the
-        # manager's plain environment: a copy would inherit the context
-        return self.menv["crm.lead"].with_context(mail_create_nolog=True).create(vals).with_env(self.menv)
+        Lead = self.menv["crm.lead"].with_context(mail_create_nolog=True)
+        if owners != self.manager:
+            # no "you have been assigned" message to each owner (it would be
+            # most of the time of populate(); not what is measured)
+            Lead = Lead.with_context(mail_auto_subscribe_no_notify=True)
+        # in the manager's plain environment: a copy would keep the context
+        return Lead.create(vals).with_env(self.menv)
 
     def processes(self, leads):
         Process = self.menv["crm.sales.process"]
@@ -470,12 +499,16 @@ class Bench:
 
     def populate(self, count):
         """``count`` opportunities, each in a process, in committed batches
-        through the engine (tracking off: history is not what is measured)."""
+        through the engine (tracking off: history is not what is measured),
+        owned by the 20 salespeople in turn."""
         existing = self.env["crm.sales.process"].search_count([])
         while existing < count:
             size = min(2000, count - existing)
-            opportunities = self.leads(size, "opportunity").sudo()
-            self.env["crm.sales.process"].with_context(tracking_disable=True).start_from_opportunity(opportunities.ids)
+            opportunities = self.leads(size, "opportunity", owners=self.salesmen).sudo()
+            Process = self.env["crm.sales.process"].with_context(tracking_disable=True)
+            for owner, owned in opportunities.grouped("user_id").items():
+                # the start makes its caller the owner unless told otherwise
+                Process.start_from_opportunity(owned.ids, {"user_id": owner.id})
             existing += size
             self.env.cr.commit()
             self.env.invalidate_all()
@@ -494,19 +527,24 @@ class Bench:
         cr = self.env.cr
         steps = {s.code: s.id for s in self.env.ref("crm_sales_process.workflow_b2b").step_ids}
         transitions = {t.code: t.id for t in self.env.ref("crm_sales_process.workflow_b2b").transition_ids}
+        # the processes that have their start only (all of them, or those
+        # populate() added since the last size; none on a kept database)
         cr.execute(
-            "SELECT count(*) FROM crm_sales_process_log WHERE transition_id != %s",
-            [transitions["start_from_opportunity"]],
+            """
+            CREATE TEMPORARY TABLE bench_new_process ON COMMIT DROP AS
+            SELECT process_id AS id FROM crm_sales_process_log
+             GROUP BY process_id HAVING count(*) = 1
+            """
         )
-        if cr.fetchone()[0]:
-            return  # already there (a second run on a kept database)
-        print("  adding 4 log lines per process by SQL...", file=sys.stderr, flush=True)
+        if not cr.rowcount:
+            return
+        print(f"  adding 4 log lines to each of {cr.rowcount} processes by SQL...", file=sys.stderr, flush=True)
         cr.execute(
             """
             UPDATE crm_sales_process_log
                SET date = (now() AT TIME ZONE 'UTC') - interval '365 days'
                           + (process_id * 7919 %% 1000) * interval '5 hours'
-             WHERE transition_id = %(start)s;
+             WHERE transition_id = %(start)s AND process_id IN (SELECT id FROM bench_new_process);
             INSERT INTO crm_sales_process_log (
                 process_id, transition_id, from_step_id, to_step_id, user_id, date, values,
                 lead_id, company_id, owner_id, team_id, record_origin,
@@ -522,11 +560,12 @@ class Bench:
                 (3, %(close_won)s, %(new_opp)s, %(won)s, 23, 41, 'reopened'),
                 (4, %(reopen)s, %(won)s, %(new_opp)s, 34, 43, 'reopened')
              ) AS t(k, transition, from_step, to_step, day, prime, origin)
-             WHERE log.transition_id = %(start)s
+             WHERE log.transition_id = %(start)s AND log.process_id IN (SELECT id FROM bench_new_process)
              ORDER BY log.process_id, t.k;
             UPDATE crm_lead lead SET create_date = log.date
               FROM crm_sales_process_log log
-             WHERE log.lead_id = lead.id AND log.transition_id = %(start)s;
+             WHERE log.lead_id = lead.id AND log.transition_id = %(start)s
+               AND log.process_id IN (SELECT id FROM bench_new_process);
             """,
             {
                 "start": transitions["start_from_opportunity"],
@@ -538,7 +577,7 @@ class Bench:
                 "won": steps["won_opportunity"],
             },
         )
-        cr.execute("SELECT array_agg(id) FROM crm_sales_process")
+        cr.execute("SELECT array_agg(id) FROM bench_new_process")
         self.env["crm.sales.process.log"]._recompute_step_dates(cr.fetchone()[0])
         cr.execute("ANALYZE crm_sales_process_log; ANALYZE crm_lead; ANALYZE crm_sales_process")
         cr.commit()
@@ -564,14 +603,15 @@ class Bench:
             flush=True,
         )
 
-    def pivot(self, model, domain, rows, cols, measures):
+    def pivot(self, model, domain, rows, cols, measures, env=None):
         """A pivot view's load as the web client asks for it: one call with
-        the grouping sets of its rows and columns."""
-        Model = self.menv[model]
-        sets = [[], rows, cols, rows + cols]
+        the grouping sets of its rows and columns (as the manager, or as the
+        user of ``env``)."""
+        Model = (env or self.menv)[model]
+        sets = [list(grouping) for grouping in dict.fromkeys(map(tuple, [[], rows, cols, rows + cols]))]
         return lambda: Model.formatted_read_grouping_sets(domain, sets, measures)
 
-    def goal_pivots(self):
+    def goal_pivots(self, env=None):
         """The pivots the speed goal compares, as loaders: Odoo's Pipeline
         Analysis (crm.crm_opportunity_report_action: opportunities, stage by
         month, expected revenue prorated), the analysis by step and month
@@ -582,6 +622,7 @@ class Bench:
             ["stage_id"],
             ["create_date:month"],
             ["prorated_revenue:sum", "__count"],
+            env,
         )
         facts = self.pivot(
             "crm.sales.process.report",
@@ -597,6 +638,7 @@ class Bench:
                 "days_in_step:avg",
                 "__count",
             ],
+            env,
         )
         percentiles = self.pivot(
             "crm.sales.process.step.time.report",
@@ -604,43 +646,84 @@ class Bench:
             ["step_id"],
             ["date_left:month"],
             ["days:avg", "days_median:avg", "days_p90:avg", "__count"],
+            env,
         )
         return pipeline, facts, percentiles
 
-    def analysis(self):
-        """The analysis at scale against Odoo's Pipeline Analysis pivot."""
-        pipeline, facts, percentiles = self.goal_pivots()
-        Report = self.menv["crm.sales.process.report"]
-        Process = self.menv["crm.sales.process"]
-        rows = {
-            "analysis pivot, step x month": (facts, pipeline, (2.0, 2.0)),
-            "time in step pivot (median, p90), step x month": (percentiles, pipeline, (2.0, 2.0)),
-            "funnel of every process": (lambda: Report.get_funnel_data([]), pipeline, (None, None)),
-            "Stuck filter, first page": (
-                lambda: Process.search([("is_stuck", "=", True)], limit=80),
-                pipeline,
-                (None, None),
+    def views(self, env):
+        """Every view of the analysis as it loads, as the user of ``env``,
+        with the Pipeline Analysis pivot of the same user."""
+        pipeline, facts, percentiles = self.goal_pivots(env)
+        Report = env["crm.sales.process.report"]
+        # the funnel and Time in Step open on the action's default filter, the last twelve months
+        today = datetime.date.today()
+        trailing = [
+            ("date", ">=", str(today.replace(year=today.year - 1))),
+            ("date", "<", str(today + datetime.timedelta(days=1))),
+        ]
+        return pipeline, {
+            "analysis pivot, step x month": facts,
+            "time in step pivot (median, p90), step x month": percentiles,
+            "time in step pivot, step, last 12 months (as it opens)": self.pivot(
+                "crm.sales.process.step.time.report",
+                [("date_left", *term[1:]) for term in trailing],
+                ["step_id"],
+                [],
+                ["stay_count:sum", "days:avg", "days_median:avg", "days_p90:avg"],
+                env,
             ),
-            "step visits pivot, step x month": (
-                self.pivot(
-                    "crm.sales.process.visit.report", [], ["step_id"], ["date_entered:month"], ["days:avg", "__count"]
-                ),
-                pipeline,
-                (None, None),
+            "funnel, last 12 months (as it opens)": lambda: Report.get_funnel_data(trailing),
+            "funnel of every process": lambda: Report.get_funnel_data([]),
+            "step visits pivot, step x month entered": self.pivot(
+                "crm.sales.process.visit.report",
+                [],
+                ["step_id"],
+                ["date_entered:month"],
+                ["days:avg", "reentry_count:sum", "__count"],
+                env,
             ),
-            "deal journeys pivot, owner x outcome": (
-                self.pivot(
-                    "crm.sales.process.journey.report",
-                    [],
-                    ["user_id"],
-                    ["outcome"],
-                    ["lead_to_won_rate:avg", "cycle_days:avg", "__count"],
-                ),
-                pipeline,
-                (None, None),
+            "step visits pivot, step x still there/left (as it opens)": self.pivot(
+                "crm.sales.process.visit.report",
+                [],
+                ["step_id"],
+                ["state"],
+                ["days:avg", "reentry_count:sum", "__count"],
+                env,
+            ),
+            "deal journeys pivot, owner x outcome": self.pivot(
+                "crm.sales.process.journey.report",
+                [],
+                ["user_id"],
+                ["outcome"],
+                ["lead_to_won_rate:avg", "cycle_days:avg", "__count"],
+                env,
             ),
         }
-        return {name: (*self.compare(ours, native), goal) for name, (ours, native, goal) in rows.items()}
+
+    def analysis(self):
+        """Every view at scale against Odoo's Pipeline Analysis pivot of the
+        same size: as the manager, then as one of the 20 salespeople (his
+        own rows; the goal against the same pivot, and for information
+        against his own Pipeline Analysis, a twentieth of it)."""
+        rows = {}
+        pipeline, views = self.views(self.menv)
+        for name, ours in views.items():
+            rows[name] = (*self.compare(ours, pipeline), (2.0, 2.0))
+        Process = self.menv["crm.sales.process"]
+        rows["Stuck filter, first page"] = (
+            *self.compare(lambda: Process.search([("is_stuck", "=", True)], limit=80), pipeline),
+            (1.2, 1.2),
+        )
+        salesman = self.env(user=self.salesmen[0])
+        own_pipeline, views = self.views(salesman)
+        for name, ours in views.items():
+            rows[f"salesman's own {name}"] = (*self.compare(ours, pipeline), (2.0, 2.0))
+        for name, ours in views.items():
+            rows[f"(info) salesman's own {name} vs his own pipeline"] = (
+                *self.compare(ours, own_pipeline),
+                (None, None),
+            )
+        return rows
 
     def as_many_leads_as_lines(self):
         """Odoo's pivot on as many opportunities as the analysis has log
@@ -744,7 +827,11 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True)
     parser.add_argument("--addons-path", required=True)
-    parser.add_argument("--processes", type=int, default=100000, help="processes for the scale rows (e)")
+    parser.add_argument(
+        "--processes",
+        default="20000,100000",
+        help="processes for the scale rows (e, f, g), one size or several in one run (comma-separated)",
+    )
     parser.add_argument("--sizes", default="1,500", help="batch sizes of the transition rows (a)")
     parser.add_argument("--runs", type=int, default=60, help="interleaved runs of each side on one record")
     parser.add_argument("--batch-runs", type=int, default=3, help="interleaved runs of each side on a batch")
@@ -808,20 +895,23 @@ def operation_rows(bench, args):
         row("i. the plan's share vs Odoo's plan wizard", args.batch, share, wizard, goal=(1.0, 1.0))
 
 
-def scale_rows(bench, args):
-    """Rows e., f. and g. on ``args.processes`` processes."""
-    bench.populate(args.processes)
+def scale_rows(bench, size, args):
+    """Rows e. and f. on ``size`` processes."""
+    bench.populate(size)
     if not args.analysis_only:
         for name, (o, n) in bench.scale().items():
-            row(f"e. {name}", args.processes, o, n, goal=(2.0, 2.0))
+            row(f"e. {name}", size, o, n, goal=(2.0, 2.0))
     bench.history()
     bench.fold()
     for name, (o, n, goal) in bench.analysis().items():
-        row(f"f. {name}", args.processes, o, n, goal=goal)
-    if not args.analysis_only:
-        leads, rows = bench.as_many_leads_as_lines()
-        for name, (o, n, goal) in rows.items():
-            row(f"g. {name}", leads, o, n, goal=goal)
+        row(f"f. {name}", size, o, n, goal=goal)
+
+
+def lines_rows(bench):
+    """Rows g.: as many leads as Odoo's analysis has lines."""
+    leads, rows = bench.as_many_leads_as_lines()
+    for name, (o, n, goal) in rows.items():
+        row(f"g. {name}", leads, o, n, goal=goal)
 
 
 def main():
@@ -844,10 +934,13 @@ def main():
         operation_rows(Bench(env), args)
         cr.rollback()
         env.invalidate_all()
-        if args.processes:
+        sizes = sorted(int(size) for size in str(args.processes).split(",") if int(size))
+        for size in sizes:
             bench = Bench(env)
             cr.commit()
-            scale_rows(bench, args)
+            scale_rows(bench, size, args)
+        if sizes and not args.analysis_only:
+            lines_rows(bench)
         cr.rollback()
     print_table()
     return 0

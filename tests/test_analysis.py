@@ -321,7 +321,9 @@ class TestAnalysis(SalesProcessCase):
         self.assertEqual((lead_to_won, opportunity_to_won, opportunity_to_lost), (40.0, 30.5, 6.0))
 
     def test_step_visits(self):
-        visits = self.env["crm.sales.process.visit.report"].search([("process_id", "=", self.a.id)], order="id")
+        visits = self.env["crm.sales.process.visit.report"].search(
+            [("process_id", "=", self.a.id)], order="date_entered"
+        )
         self.assertEqual(
             [
                 (v.step_id.code, v.entry_transition_id.code, v.exit_transition_id.code or False, v.state, v.is_reentry)

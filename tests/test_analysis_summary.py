@@ -21,7 +21,6 @@ from odoo.sql_db import Cursor
 from odoo.tests import tagged
 from odoo.tools import SQL
 
-from ..report import crm_sales_process_step_time_report as step_time_report
 from ..report.demo_history import build_demo_history
 from .common import SalesProcessCase
 
@@ -114,14 +113,6 @@ class TestAnalysisSummary(SalesProcessCase):
         cls.manager.tz = "Europe/Paris"
         cls.folded += cls.Summary._fold(before=cls.fold_cut)
         cls.env.cr.execute("ANALYZE crm_sales_process_log, crm_sales_process_log_summary")
-
-    def setUp(self):
-        super().setUp()
-        # the test's rows hold a few lines each: percentiles through the
-        # summary all the same (but in test_sparse_rows_percentiles_read_the_log)
-        patcher = patch.object(step_time_report, "PERCENTILE_MIN_LINES_PER_ROW", 0)
-        patcher.start()
-        self.addCleanup(patcher.stop)
 
     # -- helpers ------------------------------------------------------------
 
@@ -225,12 +216,21 @@ class TestAnalysisSummary(SalesProcessCase):
         self.assertTrue(after, "lines after it read one by one")
         self.env.cr.execute(
             """SELECT count(*), sum(line_count), count(*) FILTER (WHERE line_count > 1),
-                      count(*) FILTER (WHERE date_min::date != date_max::date)
-                 FROM crm_sales_process_log_summary"""
+                      count(*) FILTER (WHERE period = 'day' AND date_min::date != date_max::date),
+                      count(*) FILTER (WHERE period = 'month'
+                                         AND date_trunc('month', date_min) != date_trunc('month', date_max)),
+                      count(*) FILTER (WHERE period = 'month' AND date_min::date != date_max::date),
+                      count(*) FILTER (WHERE period = 'day' AND date_min < date_trunc('month', %(cut)s))
+                 FROM crm_sales_process_log_summary""",
+            {"cut": self.fold_cut},
         )
-        _rows, lines, shared, across_days = self.env.cr.fetchone()
+        rows, lines, shared, day_across, month_across, month_rows, old_days = self.env.cr.fetchone()
         self.assertTrue(shared, "rows that stand for several lines")
-        self.assertEqual(across_days, 0, "a row holds one UTC day")
+        self.assertLess(rows, lines, "fewer rows than the lines they stand for")
+        self.assertEqual(day_across, 0, "a day row holds one UTC day")
+        self.assertEqual(month_across, 0, "a month row one UTC month")
+        self.assertTrue(month_rows, "the months that were over when folded: by month")
+        self.assertEqual(old_days, 0, "no day row of a month that was over")
         self.env.cr.execute("SELECT count(*) FROM crm_sales_process_log WHERE summary_id IS NOT NULL")
         self.assertEqual(self.env.cr.fetchone()[0], lines)
 
@@ -318,15 +318,17 @@ class TestAnalysisSummary(SalesProcessCase):
         self.assertTrue(across and shared)
         self.assertExact(REPORT, [], pivot(["owner_id"], ["date:day"]), REPORT_MEASURES, tz="Asia/Kolkata")
 
-    def test_sparse_rows_percentiles_read_the_log(self):
-        """Rows of a few lines each (the test's, as with many owners):
-        percentiles read the log; the other measures still the summary."""
+    def test_percentiles_by_bins_equal_percentile_cont(self):
+        """The median and 90th percentile of every cell, from the stays of
+        the bins that hold them (a read of the bins, then of their stays),
+        are PostgreSQL's percentile_cont over all the stays of the cell."""
         pivot_sets = pivot(["step_id"], ["date_left:month"])
-        with patch.object(step_time_report, "PERCENTILE_MIN_LINES_PER_ROW", 50):
-            self.assertExact(STEP_TIME, [], pivot_sets, STEP_TIME_MEASURES, summary_used=False)
-            self.assertExact(STEP_TIME, [], pivot_sets, ["__count", "days:avg", "stay_count:sum"])
-        with patch.object(step_time_report, "PERCENTILE_MIN_LINES_PER_ROW", 1):
-            self.assertExact(STEP_TIME, [], pivot_sets, STEP_TIME_MEASURES)
+        self.assertExact(STEP_TIME, [], pivot_sets, STEP_TIME_MEASURES)
+        with self._queries() as queries:
+            self.env[STEP_TIME].with_user(self.manager).formatted_read_grouping_sets([], pivot_sets, STEP_TIME_MEASURES)
+        self.assertFalse(any("percentile_cont" in query for query in queries), "no stay sorted but in its bin")
+        # a salesman's own rows (the log's view) the same way
+        self.assertExact(STEP_TIME, [], pivot_sets, STEP_TIME_MEASURES, user=self.salesman, summary_used=False)
 
     def test_salesman_reads_the_log_and_only_his_rows(self):
         """A salesman's record rule is on his processes: not in a summary
