@@ -283,6 +283,11 @@ def take(url, db, login, password, out, lang=None):
             ".o_pivot table .o_pivot_cell_value",
         )
         browser.shot(os.path.join(out, "screenshot_time_in_step.png"))
+        browser.open(
+            f"{url}/odoo/action-crm_sales_process.crm_sales_process_journey_report_action",
+            ".o_pivot table .o_pivot_cell_value",
+        )
+        browser.shot(os.path.join(out, "screenshot_deal_journeys.png"))
 
         # a step's activity plan: the developed opportunity lists its to-dos
         showroom = record("Showroom fit-out")
