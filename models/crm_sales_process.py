@@ -147,14 +147,7 @@ class CrmSalesProcess(models.Model):
     # by the log as each line is written (crm.sales.process.log._note_facts),
     # flushed with the engine's own update of the process
     date_started = fields.Datetime("Started", readonly=True, copy=False, help="When its first transition ran.")
-    first_lead_id = fields.Many2one(
-        "crm.lead",
-        string="First Record",
-        compute="_compute_first_lead_id",
-        store=True,
-        copy=False,
-        ondelete="set null",
-    )
+    first_lead_id = fields.Many2one("crm.lead", string="First Record", readonly=True, copy=False, ondelete="set null")
     first_step_id = fields.Many2one(
         "crm.sales.process.step", string="Started In", readonly=True, copy=False, ondelete="restrict"
     )
@@ -194,12 +187,6 @@ class CrmSalesProcess(models.Model):
                 process.current_lead_id = process.opportunity_id
             else:
                 process.current_lead_id = process.lead_id
-
-    @api.depends()
-    def _compute_first_lead_id(self):
-        # once, at the creation: the record it starts from
-        for process in self:
-            process.first_lead_id = process.lead_id or process.opportunity_id
 
     @api.depends("date_step")
     def _compute_days_in_step(self):

@@ -67,6 +67,8 @@ class CrmSalesProcessStart(models.AbstractModel):
                             "workflow_id": transitions[lead].workflow_id.id,
                             "lead_id": lead.id if record_type == "lead" else False,
                             "opportunity_id": lead.id if record_type == "opportunity" else False,
+                            # the record it starts from (Deal Journeys: First Record)
+                            "first_lead_id": lead.id,
                         }
                         for lead in leads
                     ]

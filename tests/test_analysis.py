@@ -174,6 +174,56 @@ class TestAnalysis(SalesProcessCase):
         self.assertEqual(lines.read(fnames), before)
         self.assertEqual(self.a.date_step, date_step, "the processes are left alone")
 
+    def test_facts_kept_by_the_engine_are_those_the_upgrade_computes(self):
+        """What the engine writes of each process as it runs is what
+        _fill_facts (the upgrade to 19.0.1.3.0, a rewritten log) computes from
+        the log alone: two writings of one definition, on every transition."""
+        won = self._process_at("won_opportunity")
+        lost = self._process_at("lost_opportunity")
+        lost.run_transition("reopen")
+        lost.run_transition("develop", {"partner_id": self.customer.id})
+        dropped = self._process_at("disqualified_lead")
+        dropped.run_transition("follow_up", {"note": "Called back: next year."})
+        dropped.run_transition("reactivate")
+        opportunity = self._start(self._lead("SP Opportunity", type="opportunity"))
+        processes = won | lost | dropped | opportunity
+        facts = [
+            "date_started",
+            "first_lead_id",
+            "first_step_id",
+            "date_opportunity",
+            "date_changed",
+            "reactivation_count",
+            "reopen_count",
+            "steps_reached",
+            "step_transition_id",
+            "step_reentry",
+        ]
+        stays = ["from_step_transition_id", "from_step_reentry"]
+        self.env.flush_all()
+        kept, kept_stays = processes.read(facts), processes.log_ids.read(stays)
+        self.assertEqual(won.first_lead_id, won.log_ids.sorted("id")[0].lead_id)
+        self.assertEqual(dropped.first_lead_id, dropped.log_ids.sorted("id")[0].lead_id)
+        self.assertNotEqual(dropped.first_lead_id, dropped.current_lead_id, "reactivated: a new lead")
+        self.assertEqual((lost.reopen_count, dropped.reactivation_count), (1, 1))
+        self.env.cr.execute(
+            "UPDATE crm_sales_process SET date_started = NULL, first_lead_id = NULL, first_step_id = NULL,"
+            " date_opportunity = NULL, date_changed = NULL, reactivation_count = NULL, reopen_count = NULL,"
+            " steps_reached = NULL, step_transition_id = NULL, step_reentry = NULL WHERE id = ANY(%s)",
+            [processes.ids],
+        )
+        self.env.cr.execute(
+            "UPDATE crm_sales_process_log SET from_step_transition_id = NULL, from_step_reentry = NULL"
+            " WHERE process_id = ANY(%s)",
+            [processes.ids],
+        )
+        self.env.invalidate_all()
+        self.assertFalse(any(processes.mapped("first_lead_id")))
+        self.env["crm.sales.process.log"]._fill_facts(processes.ids)
+        self.env.invalidate_all()
+        self.assertEqual(processes.read(facts), kept)
+        self.assertEqual(processes.log_ids.read(stays), kept_stays)
+
     # -- item 2: every figure ---------------------------------------------
 
     def test_rates(self):
