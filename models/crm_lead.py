@@ -9,6 +9,7 @@ from odoo.exceptions import LockError, UserError
 from odoo.tools import SQL
 from odoo.tools.misc import format_date
 
+from .crm_sales_process import listed
 from .engine_writes import batched_chatter_ids, batched_messages, in_engine, message_queue
 
 _logger = logging.getLogger(__name__)
@@ -712,10 +713,7 @@ class CrmLead(models.Model):
             message = self.env._("%(count)s Sales Processes started.", count=len(processes))
         if skipped:
             lines = list(skipped.values())
-            more = len(lines) - 10
-            message += "\n" + self.env._("%(count)s skipped:", count=len(lines)) + "\n" + "\n".join(lines[:10])
-            if more > 0:
-                message += "\n" + self.env._("... and %(count)s more.", count=more)
+            message += "\n" + self.env._("%(count)s skipped:", count=len(lines)) + "\n" + listed(self.env, lines)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

@@ -16,6 +16,14 @@ from .engine_writes import batched_chatter, engine_writes, in_engine
 MAX_LISTED_ERRORS = 10
 
 
+def listed(env, lines):
+    """The first MAX_LISTED_ERRORS ``lines``, one a line, then how many more."""
+    text = "\n".join(lines[:MAX_LISTED_ERRORS])
+    if len(lines) > MAX_LISTED_ERRORS:
+        text += "\n" + env._("... and %(count)s more.", count=len(lines) - MAX_LISTED_ERRORS)
+    return text
+
+
 class CrmSalesProcess(models.Model):
     _name = "crm.sales.process"
     _description = "Sales Process"
@@ -370,10 +378,7 @@ class CrmSalesProcess(models.Model):
                 errors.append(process._refusal(transition, "; ".join(problems)))
             plans[process] = {"transition": transition, "values": vals, "record": record}
         if errors:
-            more = len(errors) - MAX_LISTED_ERRORS
-            message = "\n".join(errors[:MAX_LISTED_ERRORS])
-            if more > 0:
-                message += "\n" + self.env._("... and %(count)s more.", count=more)
+            message = listed(self.env, errors)
             if len(self) > 1:
                 message = (
                     self.env._(

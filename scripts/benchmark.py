@@ -200,6 +200,9 @@ class Bench:
 
     def scenarios(self):
         """{code: (what Odoo's side does, prepare, ours, native)}"""
+        # importable once the registry has loaded the addon
+        from odoo.addons.crm_sales_process.models.crm_sales_process_effects import REOPEN_VALUES
+
         note = "Called back: budget next year."
         develop = {
             "partner_id": self.customer.id,
@@ -207,15 +210,6 @@ class Bench:
             "probability": 50,
             "customer_need": "Faster quotes",
             "proposed_solution": "Our B2B plan",
-        }
-        # what reopen gives the new opportunity (_effect_reopen), and its stage
-        reopen = {
-            "active": True,
-            "lost_reason_id": False,
-            "expected_revenue": 0,
-            "budget_amount": 0,
-            "customer_need": False,
-            "proposed_solution": False,
         }
         # the pipeline stages of the steps (those a transition moves the
         # opportunity to, Odoo's side moves its records to as well)
@@ -278,7 +272,7 @@ class Bench:
                 "copy",
                 self.won_pairs,
                 lambda ours: ours.run_transition("reopen"),
-                lambda native: native.copy(dict(reopen, stage_id=stage.id)),
+                lambda native: native.copy(dict(REOPEN_VALUES, stage_id=stage.id)),
             ),
         }
 

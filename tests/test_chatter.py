@@ -4,19 +4,11 @@ from markupsafe import Markup
 from odoo.tests import tagged
 from odoo.tools import plaintext2html
 
+from ..models.crm_sales_process_effects import REOPEN_VALUES
 from .common import SalesProcessCase
 
 NOTE = "Called back: budget next year."
 DEVELOP = {"budget_amount": 5000, "probability": 50, "customer_need": "Faster quotes"}
-# what reopen gives the new opportunity (crm.sales.process.effects._effect_reopen)
-REOPEN = {
-    "active": True,
-    "lost_reason_id": False,
-    "expected_revenue": 0,
-    "budget_amount": 0,
-    "customer_need": False,
-    "proposed_solution": False,
-}
 
 
 @tagged("post_install", "-at_install")
@@ -308,6 +300,6 @@ class TestChatter(SalesProcessCase):
             ours,
             odoo,
             lambda ours: ours.run_transition("reopen"),
-            lambda odoo: odoo.copy(dict(REOPEN, stage_id=self.qualified.id)),
+            lambda odoo: odoo.copy(dict(REOPEN_VALUES, stage_id=self.qualified.id)),
             new_records=lambda ours, result: ours.current_lead_id,
         )

@@ -273,6 +273,14 @@ class TestRefusals(SalesProcessCase):
         self.assertEqual(good_1.step_code, "new_opportunity")
         self.assertEqual(good_2.step_code, "developed_opportunity")
 
+    def test_batch_refusal_lists_ten_processes_then_how_many_more(self):
+        leads = self.env["crm.lead"].create(
+            [{"name": f"SP Many {i}", "type": "lead", "team_id": self.team.id} for i in range(12)]
+        )
+        batch = self.Process.browse(self.Process.start_from_lead(leads.ids))
+        message = self.assertRefused(batch, "close_as_won", {"close_revenue": 5}, "12 of 12", "... and 2 more.")
+        self.assertEqual(sum(f'"{name}"' in message for name in leads.mapped("name")), 10)
+
     def test_empty_batch(self):
         with self.assertRaises(UserError):
             self.Process.run_transition("qualify", {"company_name": "x"})
