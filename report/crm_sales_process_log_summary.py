@@ -197,8 +197,6 @@ class CrmSalesProcessLogSummary(models.Model):
         # by day; a month's day rows go back to its lines once it is over
         month = datetime(before.year, before.month, 1)
         self.env.cr.execute("DELETE FROM crm_sales_process_log_summary WHERE period = 'day' AND date_min < %s", [month])
-        if self.env.cr.rowcount:
-            self.env["crm.sales.process.log"].invalidate_model(["summary_id"])
         # a period splits at the local midnights of the time zones in use, so
         # that its rows stay within one local day or month there too, and a
         # month at their changes of UTC offset (a row has one, see _summary_clean)

@@ -174,7 +174,7 @@ class CrmSalesProcessReport(models.Model):
                      THEN {days_between("log.date_from_step", "log.date")}
                 END AS days_to_reactivate
             FROM crm_sales_process_log log
-            JOIN crm_sales_process process ON process.id = log.process_id
+            LEFT JOIN crm_sales_process process ON process.id = log.process_id
             JOIN crm_sales_process_step to_step ON to_step.id = log.to_step_id
             LEFT JOIN crm_sales_process_step from_step ON from_step.id = log.from_step_id
             LEFT JOIN crm_sales_process_transition tr ON tr.id = log.transition_id
@@ -342,9 +342,8 @@ class CrmSalesProcessReport(models.Model):
         )
         groups = self.env.cr.fetchall()
         Step = self.env["crm.sales.process.step"].sudo().with_context(active_test=False)
-        funnel_steps = Step.search([("outcome", "!=", "lost")]).sorted(
-            lambda s: (s.workflow_id.sequence, s.workflow_id.id, s.sequence, s.id)
-        )
+        # in workflow order, then step order (the step's _order)
+        funnel_steps = Step.search([("outcome", "!=", "lost")])
         following = {}
         for steps in funnel_steps.grouped("workflow_id").values():
             following.update(zip(steps, [*steps[1:], None], strict=True))
@@ -494,25 +493,23 @@ class CrmSalesProcessReport(models.Model):
             raise UserError(self.env._("This step no longer exists; reload the analysis."))
         if kind not in ("reach", "dropped"):
             raise UserError(self.env._("Unknown funnel part %(kind)r.", kind=kind))
-        selected = self._search(domain).subselect("process_id")
+        # the processes of the funnel (get_funnel_data), by the steps they reached
         query = """
-            SELECT DISTINCT log.process_id
-              FROM crm_sales_process_log log
-             WHERE log.process_id IN %s AND log.to_step_id = %s
+            SELECT process.id
+              FROM crm_sales_process process
+             WHERE process.id IN %s AND process.steps_reached @> jsonb_build_array(%s)
         """
-        params = [selected, step.id]
+        params = [self._funnel_selection(domain), step.id]
         if kind == "dropped":
             # closed lost or disqualified, never further along the funnel
             query += """
-               AND NOT EXISTS (
-                    SELECT 1 FROM crm_sales_process_log later
-                      JOIN crm_sales_process_step s ON s.id = later.to_step_id
-                     WHERE later.process_id = log.process_id
-                       AND s.outcome != 'lost' AND s.sequence > %s)
                AND EXISTS (
-                    SELECT 1 FROM crm_sales_process p
-                      JOIN crm_sales_process_step cur ON cur.id = p.step_id
-                     WHERE p.id = log.process_id AND cur.outcome = 'lost')
+                    SELECT 1 FROM crm_sales_process_step cur
+                     WHERE cur.id = process.step_id AND cur.outcome = 'lost')
+               AND NOT EXISTS (
+                    SELECT 1 FROM jsonb_array_elements_text(process.steps_reached) reached(step_id)
+                      JOIN crm_sales_process_step s ON s.id = reached.step_id::int
+                     WHERE s.outcome != 'lost' AND s.sequence > %s)
             """
             params.append(step.sequence)
         self.env.cr.execute(SQL(query, *params))

@@ -72,8 +72,6 @@ class CrmSalesProcessStaySummary(models.Model):
         self.env.cr.execute(
             "DELETE FROM crm_sales_process_stay_summary WHERE period = 'day' AND date_left_max < %s", [month]
         )
-        if self.env.cr.rowcount:
-            self.env["crm.sales.process.log"].invalidate_model(["stay_summary_id"])
         # split as the analysis summary's rows are (see its _fold)
         local_periods = []
         for tz in self.env["crm.sales.process.log.summary"]._fold_timezones():

@@ -104,7 +104,7 @@ class CrmSalesProcessStepTimeReport(models.Model):
                     {days} AS days_median,
                     {days} AS days_p90
                 FROM crm_sales_process_log log
-                JOIN crm_sales_process process ON process.id = log.process_id
+                LEFT JOIN crm_sales_process process ON process.id = log.process_id
                 JOIN crm_sales_process_step step ON step.id = log.from_step_id
                 WHERE {leaves}
         """
@@ -255,11 +255,7 @@ class CrmSalesProcessStepTimeReport(models.Model):
         at once: one query less, a few stays more)."""
         finest = list(unique(spec for groupby in grouping_sets for spec in groupby))
         positions = [[finest.index(spec) for spec in groupby] for groupby in grouping_sets]
-        relational = [self._fields[spec.partition(":")[0]].relational for spec in finest]
         cells_of = {}  # finest key -> its cell in each grouping set
-
-        def plain(key):
-            return tuple(value.id if record else value for value, record in zip(key, relational, strict=True))
 
         def cells(key):
             if key not in cells_of:
@@ -271,13 +267,13 @@ class CrmSalesProcessStepTimeReport(models.Model):
         texts = None
         if stays is not None and stays <= ONE_READ_STAYS:
             read = self._read_stays("stays", domain, finest, ["__count", "days:array_agg"])
-            texts = {(plain(key), bin_): days for *key, bin_, __, days in read if bin_}
+            texts = {(_plain(key), bin_): days for *key, bin_, __, days in read if bin_}
             read = [(*key, bin_, count) for *key, bin_, count, __ in read if bin_]
         else:
             read = [row for row in self._read_stays("bins", domain, finest, ["__count"]) if row[-2]]
         counts = defaultdict(lambda: defaultdict(int))
         for *key, bin_, count in read:
-            for index, cell in enumerate(cells(plain(key))):
+            for index, cell in enumerate(cells(_plain(key))):
                 counts[index, cell][bin_] += count
         located = {
             (index, cell, fraction): self._locate(bins, fraction)
@@ -289,7 +285,7 @@ class CrmSalesProcessStepTimeReport(models.Model):
             # the stays of those bins only
             bins = sorted({bin_ for __, __, bin_ in needed})
             read = self._read_stays("stays", [*domain, ("stay_bin", "in", bins)], finest, ["days:array_agg"])
-            texts = {(plain(key), bin_): days for *key, bin_, days in read if bin_}
+            texts = {(_plain(key), bin_): days for *key, bin_, days in read if bin_}
         # each finest cell's stays of a bin read back once, each cell's sorted once
         gathered = defaultdict(list)
         for (key, bin_), days in texts.items():

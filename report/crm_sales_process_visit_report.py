@@ -99,7 +99,7 @@ class CrmSalesProcessVisitReport(models.Model):
                     COALESCE(log.from_step_reentry, FALSE)::int AS reentry_count,
                     {days_between("log.date_from_step", "log.date")} AS days
                 FROM crm_sales_process_log log
-                JOIN crm_sales_process process ON process.id = log.process_id
+                LEFT JOIN crm_sales_process process ON process.id = log.process_id
                 JOIN crm_sales_process_step step ON step.id = log.from_step_id
                 WHERE {leaves}
                 UNION ALL

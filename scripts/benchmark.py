@@ -18,7 +18,7 @@ record cache and warm registry caches. --profile CODE prints where the time
 of both sides goes instead (cProfile, by cumulative time).
 
     bin/python scripts/benchmark.py --db DB --addons-path PATH [--processes 100000]
-    bin/benchmark --processes 0                        # the a. and d. rows only
+    bin/benchmark --processes 0                        # rows a., d., h. and i. (no scale rows); --only ad: a. and d.
     bin/benchmark --profile close_as_lost --profile-size 1
 
 The scale rows run at each size of --processes (20,000 then 100,000 by
@@ -29,7 +29,8 @@ history is folded as the daily cron would. The f. rows compare each view
 of the Sales Process Analysis (the pivots, the funnel, Step Visits, Deal
 Journeys, the Stuck filter) with Odoo's own Pipeline Analysis pivot on the
 same opportunities, as the manager; the f. salesman rows compare one
-salesperson's own rows of each with his own Pipeline Analysis. The g. rows
+salesperson's own rows of each with the same pivot (their goal), and for
+information with his own Pipeline Analysis. The g. rows
 compare the two pivots once the opportunities are copied (by SQL) up to as
 many as the log has lines.
 The a. rows run every transition against Odoo's nearest own operation on

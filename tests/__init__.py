@@ -15,3 +15,9 @@ from . import test_analysis
 from . import test_analysis_ui
 from . import test_auto_start
 from . import test_plans_emails
+from . import test_analysis_oracle
+from . import test_analysis_summary
+from . import test_chatter
+from . import test_i18n
+from . import test_packaging
+from . import test_readonly

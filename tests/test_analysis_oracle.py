@@ -352,6 +352,7 @@ class Oracle:
                     "team_id": process["team_id"],
                     "company_id": process["company_id"],
                     "start_type": start_type,
+                    "first_lead_id": lines[0]["lead_id"],
                     "date_start": start,
                     "outcome": outcome,
                     "reactivation_count": sum(line["effect"] == "reactivate" for line in lines),
@@ -569,6 +570,7 @@ REPORTS = {
             ["start_type", "date_start:month"],
             ["team_id", "workflow_id"],
             ["company_id", "step_id"],
+            ["first_lead_id", "outcome"],
         ],
     ),
 }

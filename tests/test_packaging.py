@@ -123,3 +123,11 @@ class TestPackaging(BaseCase):
         self.assertTrue(found["listed"], found)
         self.assertEqual(found["path"], os.path.join(site, "odoo", "addons", "crm_sales_process"))
         self.assertEqual(found["depends"], ["crm"])
+
+    def test_odoo_runs_every_test_module(self):
+        """Odoo's own test runner (--test-enable, OCA's CI) runs only the
+        test modules tests/__init__.py imports; pytest collects the files."""
+        tests = Path(__file__).parent
+        files = {path.stem for path in tests.glob("test_*.py")}
+        imported = set((tests / "__init__.py").read_text().replace("from . import ", "").split())
+        self.assertEqual(files - imported, set(), "test modules Odoo's runner would leave out")
