@@ -19,11 +19,10 @@ class CrmSalesProcessActivityPlan(models.AbstractModel):
     _name = "crm.sales.process.activity.plan"
     _description = "Sales Process: Activity Plans of the Steps"
 
-    def _launch_activity_plans(self, entries, plan_date=None):
+    def _launch_activity_plans(self, entries):
         """Launch the activity plan of the step each process entered on the
-        record it is about there. ``entries``: {process: (step, record)};
-        ``plan_date``: the day the deadlines count from (default today, the
-        day the processes enter the step).
+        record it is about there, the deadlines counted from today (the day
+        the processes enter the step). ``entries``: {process: (step, record)}.
 
         Odoo's plan launch (the Schedule Activities wizard's
         action_schedule_plan) schedules one activity at a time, record after
@@ -32,7 +31,7 @@ class CrmSalesProcessActivityPlan(models.AbstractModel):
         activity_schedule, the wizard's chatter summary), in batch: one
         activity_schedule per template, responsible and deadline, and the
         summaries of all the records logged in one go."""
-        plan_date = plan_date or fields.Date.context_today(self)
+        plan_date = fields.Date.context_today(self)
         Process = self.env["crm.sales.process"]
         by_step = defaultdict(list)
         for process, (step, record) in entries.items():

@@ -37,16 +37,8 @@ class CrmSalesProcessEmail(models.AbstractModel):
         unaddressed = records.filtered(lambda record: not recipients[record.id])
         addressed = records - unaddressed
         if addressed:
-            composer = self.env["mail.compose.message"].create(
-                {
-                    "composition_mode": "mass_mail",
-                    "model": "crm.lead",
-                    "res_ids": repr(addressed.ids),
-                    "template_id": template.id,
-                    "force_send": False,
-                }
-            )
-            composer._action_send_mail()
+            # Odoo's own way of mailing records with a template (crm's stage emails too)
+            addressed.message_mail_with_source(template, force_send=False)
         if unaddressed:
             unaddressed._message_log_batch(
                 bodies={
